@@ -1,0 +1,103 @@
+// Package network is the broker's socket layer, Kafka's SocketServer: it owns
+// the listeners, the accept loops, one reader and one writer goroutine per
+// connection, request framing and header parsing, strictly in-order
+// responses, the per-connection in-flight limit, idle closing, and writing
+// file ranges to sockets with sendfile(2). It knows nothing about what a
+// request means: bodies go to a Handler (the handler package) undecoded.
+//
+// # Wire format
+//
+// Every request and response is a frame: a 4-byte big-endian size, then that
+// many bytes. The size covers the header and the body, never itself.
+//
+//	request frame
+//	+----------+---------+-------------+----------------+-----------+------------+------+
+//	| size     | api_key | api_version | correlation_id | client_id | tags       | body |
+//	| int32    | int16   | int16       | int32          | see below | v2 only    |      |
+//	+----------+---------+-------------+----------------+-----------+------------+------+
+//	            \_________________ request header v0 ______________/
+//	            \_______________________ request header v1 ________________/
+//	            \_______________________ request header v2 ______________________________/
+//
+//	client_id (v1, v2)  int16 length n, then n bytes; n = -1 is null. It is
+//	                    never a compact string, even in v2, so that a broker can
+//	                    read an ApiVersions header of any version (KIP-511).
+//	tags (v2)           uvarint count, then count × (uvarint tag, uvarint size,
+//	                    size bytes) (KIP-482). The request header defines no tags;
+//	                    all are skipped.
+//
+//	response frame
+//	+----------+----------------+----------+------+
+//	| size     | correlation_id | tags     | body |
+//	| int32    | int32          | v1 only  |      |
+//	+----------+----------------+----------+------+
+//	            \ header v0 ___/
+//	            \ header v1 ____________/            (this layer writes tags as one 0 byte)
+//
+// Which header a request uses depends on (api_key, api_version): v2 when that
+// version of the request is flexible, v0 for ControlledShutdown v0, v1
+// otherwise. The response header is v1 when the request is flexible, v0
+// otherwise, and always v0 for ApiVersions: a client reads the ApiVersions
+// response before it knows which versions the broker speaks. Flexibility is
+// taken from kmsg (generated from Kafka's message definitions): see
+// RequestHeaderVersion and ResponseHeaderVersion. A key kmsg does not know is
+// parsed with header v1 and still handed to the handler, which decides (Kafka
+// closes the connection: Request.CloseConnection).
+//
+// A size below 0 or above socket.request.max.bytes, a frame too short for its
+// header, a client id length below -1, a tagged field running past the frame,
+// or a connection ending inside a frame closes that connection with one log
+// line; every other connection keeps being served. Frames above 1 MiB are
+// read into a buffer that grows with the bytes that actually arrive, so a
+// size prefix alone cannot make the broker allocate.
+//
+// # Handler contract
+//
+// Handler.Handle is called on the connection's reader goroutine, once per
+// request, in arrival order; the next request of that connection is read and
+// dispatched only after Handle returns. So a handler that applies requests
+// (appends a produce) inside Handle applies them in the client's order.
+// Handle must complete the request exactly once, with one of:
+//
+//	Respond(*Response)   a body of byte chunks and file ranges
+//	RespondMsg(kmsg.Response)
+//	NoResponse()         nothing is written (produce with acks=0)
+//	CloseConnection()    nothing is written; the connection closes after the
+//	                     responses to earlier requests (unknown api key)
+//
+// either before returning or later from any goroutine: a fetch long-poll is
+// parked in a purgatory and completed by whatever satisfies or expires it,
+// with no goroutine per parked request. Whatever order requests complete in,
+// responses are written in request order: the writer writes the completed
+// prefix of the connection's queue and waits at the first incomplete one.
+// At most MaxInFlightPerConnection requests of a connection are dispatched
+// and not yet written; while that many are, the connection is not read (TCP
+// pushes back on the client). The default is 1, which is Kafka's muting of a
+// channel from the read of a request to the send of its response, so no
+// request observes the effects of a later one on the same connection, nor
+// runs before an earlier one has been answered.
+//
+// Each Request carries its parsed Header, the raw Body (the handler's to
+// keep), the Conn (listener name, addresses, TLS state, Done channel,
+// SetPrincipal for authentication) and the connection's Principal when the
+// request was read: User:ANONYMOUS until SASL or TLS sets another.
+//
+// A Response's slices and files are the network layer's from Respond until
+// its Done callback runs (after the write, or when the connection closed
+// first). File ranges are written with sendfile(2) at an explicit offset
+// (never the file's shared position, so many connections can read one
+// segment at once, and it may be appended to meanwhile) on plain TCP
+// sockets, and with pread + write on others (TLS). Ranges and chunks of up
+// to 16 KiB are copied into the write buffer instead, so a batch of small
+// responses, or a fetch response with many small partitions, is one write.
+//
+// # Lifecycle
+//
+// NewServer validates a Config (Kafka's defaults for zero values), Start
+// binds every listener and returns once they listen (Addr gives the bound
+// address when port 0 was asked for), Close stops accepting and reading,
+// lets dispatched requests complete and be written, closes the connections
+// and waits for every goroutine (or, when its context ends first, closes the
+// connections at once). A connection with no bytes read or written for
+// connections.max.idle.ms is closed by one reaper goroutine.
+package network
