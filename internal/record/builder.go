@@ -3,6 +3,7 @@ package record
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 )
 
 // Header is one record header. A nil Value is a null header value.
@@ -79,17 +80,25 @@ func (b *Builder) Add(timestampMs int64, key, value []byte, headers ...Header) {
 }
 
 // Build returns the finished batch in a new buffer the caller owns, with its
-// CRC set. Building an empty batch is an error: Kafka has no such thing on
-// the wire from producers.
+// CRC set and its records compressed with the options' codec (see
+// AppendCompressed for the formats). Building an empty batch is an error:
+// Kafka has no such thing on the wire from producers. The builder keeps
+// its records; Build may be called again.
 func (b *Builder) Build() (Batch, error) {
 	if b.count == 0 {
 		return nil, fmt.Errorf("%w: a batch needs at least one record", ErrInvalid)
 	}
-	records, err := compress(b.opts.Codec, b.records)
+	size := HeaderSize + len(b.records)
+	if b.opts.Codec != CodecNone {
+		size = HeaderSize + len(b.records)/2 + 64
+	}
+	out, err := AppendCompressed(make([]byte, HeaderSize, size), b.opts.Codec, b.records)
 	if err != nil {
 		return nil, err
 	}
-	out := make(Batch, HeaderSize+len(records))
+	if int64(len(out)) > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: batch of %d bytes", ErrTooLarge, len(out))
+	}
 	binary.BigEndian.PutUint64(out[baseOffsetOffset:], uint64(b.opts.BaseOffset))
 	binary.BigEndian.PutUint32(out[lengthOffset:], uint32(len(out)-LogOverhead))
 	binary.BigEndian.PutUint32(out[partitionLeaderEpochOffset:], uint32(b.opts.PartitionLeaderEpoch))
@@ -104,9 +113,9 @@ func (b *Builder) Build() (Batch, error) {
 	binary.BigEndian.PutUint16(out[producerEpochOffset:], uint16(b.opts.ProducerEpoch))
 	binary.BigEndian.PutUint32(out[baseSequenceOffset:], uint32(b.opts.BaseSequence))
 	binary.BigEndian.PutUint32(out[recordCountOffset:], uint32(b.count))
-	copy(out[HeaderSize:], records)
-	out.UpdateCRC()
-	return out, nil
+	batch := Batch(out)
+	batch.UpdateCRC()
+	return batch, nil
 }
 
 // AppendVarint appends v zig-zag encoded, as Kafka's varint.
