@@ -212,12 +212,13 @@ func (c *Conn) readLoop() {
 	br := bufio.NewReaderSize(activityReader{c}, readBufferSize)
 	maxSize := c.srv.cfg.SocketRequestMaxBytes
 	handler := c.srv.cfg.Handler
+	var lastClientID *string
 	for {
 		if !c.waitForSpace() {
 			c.finishReading()
 			return
 		}
-		h, body, err := readRequest(br, maxSize)
+		h, body, err := readRequest(br, maxSize, &lastClientID)
 		if err != nil {
 			c.readFailed(err)
 			return
@@ -314,7 +315,10 @@ var errTruncatedFrame = errors.New("network: truncated frame: connection closed 
 // is errTruncatedFrame; a bad size or header is one of the exported
 // sentinels. It never panics and never allocates more than it has read
 // plus eagerFrameAlloc.
-func readRequest(r io.Reader, maxSize int32) (Header, []byte, error) {
+//
+// lastClientID, if not nil, caches the connection's client id (see
+// parseRequest).
+func readRequest(r io.Reader, maxSize int32, lastClientID **string) (Header, []byte, error) {
 	var sizeBuf [4]byte
 	if _, err := io.ReadFull(r, sizeBuf[:]); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -336,7 +340,7 @@ func readRequest(r io.Reader, maxSize int32) (Header, []byte, error) {
 		}
 		return Header{}, nil, err
 	}
-	return ParseRequest(frame)
+	return parseRequest(frame, lastClientID)
 }
 
 // eagerFrameAlloc is the frame size up to which a frame's buffer is
@@ -524,8 +528,10 @@ func (w *respWriter) flush() error {
 	if len(w.buf) == 0 {
 		return nil
 	}
-	bufs := net.Buffers{w.buf}
-	err := w.write(&bufs)
+	_, err := w.c.nc.Write(w.buf)
+	if err == nil {
+		w.c.touch()
+	}
 	w.buf = w.buf[:0]
 	if cap(w.buf) > 4*flushAt {
 		w.buf = nil // do not pin a buffer grown by one huge response

@@ -100,4 +100,7 @@
 // and waits for every goroutine (or, when its context ends first, closes the
 // connections at once). A connection with no bytes read or written for
 // connections.max.idle.ms is closed by one reaper goroutine.
+//
+// Benchmarks (round trips, sendfile beside pread + write) and their figures
+// are in docs/network.md.
 package network

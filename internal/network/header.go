@@ -137,6 +137,14 @@ func ResponseHeaderVersion(key, version int16) int8 {
 // after the size prefix) and returns it with the body that follows. The
 // body aliases frame. ParseRequest never panics, whatever frame holds.
 func ParseRequest(frame []byte) (Header, []byte, error) {
+	return parseRequest(frame, nil)
+}
+
+// parseRequest is ParseRequest that reuses *lastClientID (and updates it)
+// when the client id is the same as the previous request's, as it nearly
+// always is on one connection, saving two allocations per request. The
+// strings are immutable, so sharing them between requests is safe.
+func parseRequest(frame []byte, lastClientID **string) (Header, []byte, error) {
 	var h Header
 	if len(frame) < 8 {
 		return h, nil, fmt.Errorf("%w: %d bytes, need at least 8", ErrTruncatedHeader, len(frame))
@@ -165,8 +173,15 @@ func ParseRequest(frame []byte) (Header, []byte, error) {
 	case int(n) > len(rest):
 		return h, nil, fmt.Errorf("%w: client id of %d bytes, %d left", ErrTruncatedHeader, n, len(rest))
 	default:
-		s := string(rest[:n])
-		h.ClientID = &s
+		if lastClientID != nil && *lastClientID != nil && **lastClientID == string(rest[:n]) {
+			h.ClientID = *lastClientID
+		} else {
+			s := string(rest[:n])
+			h.ClientID = &s
+			if lastClientID != nil {
+				*lastClientID = h.ClientID
+			}
+		}
 		rest = rest[n:]
 	}
 	if h.Version == 1 {

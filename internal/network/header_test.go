@@ -183,7 +183,7 @@ func TestParseKmsgRequests(t *testing.T) {
 			if got := int(binary.BigEndian.Uint32(frame)); got != len(frame)-4 {
 				t.Fatalf("key %d v%d: size prefix %d, frame %d", k, v, got, len(frame)-4)
 			}
-			h, body, err := readRequest(bytes.NewReader(frame), DefaultSocketRequestMaxBytes)
+			h, body, err := readRequest(bytes.NewReader(frame), DefaultSocketRequestMaxBytes, nil)
 			if err != nil {
 				t.Fatalf("key %d v%d: %v", k, v, err)
 			}
@@ -227,7 +227,7 @@ func TestReadRequestFraming(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := readRequest(bytes.NewReader(tt.input), tt.max)
+			_, _, err := readRequest(bytes.NewReader(tt.input), tt.max, nil)
 			if tt.err == nil && err != nil || tt.err != nil && !errors.Is(err, tt.err) {
 				t.Fatalf("err = %v, want %v", err, tt.err)
 			}
@@ -296,8 +296,9 @@ func FuzzReadRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const max = 1 << 16
 		br := bufio.NewReader(bytes.NewReader(data))
+		var last *string
 		for {
-			h, body, err := readRequest(br, max)
+			h, body, err := readRequest(br, max, &last)
 			if err != nil {
 				return
 			}
@@ -364,3 +365,30 @@ func u32(v int32) []byte { return binary.BigEndian.AppendUint32(nil, uint32(v)) 
 
 // frameOf prefixes b with its size.
 func frameOf(b []byte) []byte { return append(u32(int32(len(b))), b...) }
+
+// TestClientIDCache: consecutive requests of one connection share the
+// client id string when it repeats, and get the right one when it changes.
+func TestClientIDCache(t *testing.T) {
+	ids := []*string{strp("a"), strp("a"), strp("b"), nil, strp("b"), strp("")}
+	var stream []byte
+	for i, id := range ids {
+		h := Header{APIKey: 3, APIVersion: 1, CorrelationID: int32(i), ClientID: id, Version: 1}
+		stream = append(stream, frameOf(AppendRequestHeader(nil, &h))...)
+	}
+	r := bytes.NewReader(stream)
+	var last *string
+	var prev *string
+	for i, id := range ids {
+		h, _, err := readRequest(r, 100, &last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if deref(h.ClientID) != deref(id) {
+			t.Fatalf("request %d: client id %v, want %v", i, deref(h.ClientID), deref(id))
+		}
+		if i == 1 && h.ClientID != prev {
+			t.Error("repeated client id not shared")
+		}
+		prev = h.ClientID
+	}
+}

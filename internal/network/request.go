@@ -152,8 +152,10 @@ type Response struct {
 
 	// Done, if set, is called exactly once when the network layer no
 	// longer needs the response's slices and files: after it has been
-	// written, or when it is dropped because the connection closed. It is
-	// called from a network goroutine and must not block.
+	// written, or when it is dropped because the connection closed (then
+	// possibly inside Respond itself, or on whichever goroutine closed the
+	// connection). It must be quick and must not block; it is where a
+	// handler returns pooled buffers or releases a segment reference.
 	Done func()
 }
 
