@@ -273,6 +273,18 @@ func (b Batch) SetLogAppendTime(nowMs int64) {
 	b.UpdateCRC()
 }
 
+// SetMaxTimestamp writes the max timestamp of a CreateTime batch, as
+// Kafka's broker does with the maximum it computed from the records (the
+// producer's value may differ), and recomputes the CRC if the value
+// changed.
+func (b Batch) SetMaxTimestamp(ts int64) {
+	if b.MaxTimestamp() == ts {
+		return
+	}
+	binary.BigEndian.PutUint64(b[maxTimestampOffset:], uint64(ts))
+	b.UpdateCRC()
+}
+
 // UpdateCRC recomputes and stores the checksum after a covered field changed.
 func (b Batch) UpdateCRC() {
 	binary.BigEndian.PutUint32(b[crcOffset:], b.ComputeCRC())

@@ -1,0 +1,301 @@
+package record
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// ValidateOptions are the topic settings and clock a producer batch is
+// validated against. Zero values are strict (a zero TimestampAfterMaxMs
+// rejects any timestamp after NowMs); callers pass the topic's config.
+type ValidateOptions struct {
+	// MaxBatchBytes is max.message.bytes: a batch larger than this is
+	// ErrTooLarge. Zero or less means no limit.
+	MaxBatchBytes int
+
+	// Compacted is cleanup.policy containing compact: every record needs
+	// a non-null key.
+	Compacted bool
+
+	// NowMs is the broker's clock, in ms since the epoch.
+	NowMs int64
+
+	// TimestampBeforeMaxMs and TimestampAfterMaxMs are
+	// message.timestamp.before.max.ms and message.timestamp.after.max.ms:
+	// a CreateTime record timestamp must lie in
+	// [NowMs - TimestampBeforeMaxMs, NowMs + TimestampAfterMaxMs].
+	TimestampBeforeMaxMs int64
+	TimestampAfterMaxMs  int64
+
+	// LogAppendTime is message.timestamp.type=LogAppendTime: record
+	// timestamps are not range-checked (the broker's time replaces them)
+	// and BatchInfo reports NowMs as the max timestamp.
+	LogAppendTime bool
+
+	// AllowControl admits control batches (transaction markers), which
+	// only the broker's own coordinators may write; for them the
+	// producer-id/sequence rule is skipped, as markers carry no sequence.
+	AllowControl bool
+}
+
+// BatchInfo is what Validate learned about a batch it accepted.
+type BatchInfo struct {
+	// NumRecords is the number of records (== the header's recordCount).
+	NumRecords int32
+
+	// MaxTimestamp is the largest record timestamp, NoTimestamp if no
+	// record has a timestamp above -1, or NowMs with LogAppendTime.
+	// Kafka stores it into the batch header (see SetMaxTimestamp), where
+	// the producer may have written something else.
+	MaxTimestamp int64
+
+	// OffsetOfMaxTimestamp is the absolute offset, computed from the
+	// batch's base offset at the time of the call, of the first record
+	// whose timestamp is MaxTimestamp: the first record with
+	// LogAppendTime, -1 if no record has a timestamp. A log that assigns
+	// a new base offset afterwards shifts it by the same amount.
+	OffsetOfMaxTimestamp int64
+
+	// Codec, Transactional and Control repeat the batch's attributes.
+	Codec         Codec
+	Transactional bool
+	Control       bool
+
+	// UncompressedBytes is the size of the records block after
+	// decompression (its plain size for an uncompressed batch).
+	UncompressedBytes int
+}
+
+// RecordError is one record's breach of a per-record rule: its index in
+// the batch and Kafka's message for it. The handler reports these in a
+// ProduceResponse's RecordErrors (KIP-467).
+type RecordError struct {
+	Index   int32
+	Message string
+}
+
+// maxRecordErrors caps how many RecordErrors a ValidationError keeps, so
+// a batch of millions of bad records does not cost millions of strings.
+const maxRecordErrors = 1000
+
+// ValidationError reports a batch refused because some of its records
+// broke per-record rules (a null key on a compacted topic, a timestamp out
+// of range). As in Kafka the whole batch is refused. It unwraps to
+// ErrInvalidTimestamp if any record's timestamp was at fault, else to
+// ErrInvalid, as Kafka answers INVALID_TIMESTAMP in the first case and
+// INVALID_RECORD otherwise.
+type ValidationError struct {
+	// Records lists the first (up to 1000) records in error, in order.
+	Records []RecordError
+	// Total is the number of records in error.
+	Total int
+	// Err is ErrInvalidTimestamp or ErrInvalid.
+	Err error
+	// BaseOffset is the batch's base offset, for messages.
+	BaseOffset int64
+}
+
+// Error formats the error as Kafka's LogValidator does, with the first
+// three record errors.
+func (e *ValidationError) Error() string {
+	var sb strings.Builder
+	sb.WriteString(e.Err.Error())
+	if e.Err == ErrInvalidTimestamp {
+		fmt.Fprintf(&sb, ": one or more records have been rejected due to invalid timestamp (batch at base offset %d): ", e.BaseOffset)
+	} else {
+		fmt.Fprintf(&sb, ": one or more records have been rejected due to %d record errors in total (batch at base offset %d), showing at most the first three: ", e.Total, e.BaseOffset)
+	}
+	for i, r := range e.Records[:min(3, len(e.Records))] {
+		if i > 0 {
+			sb.WriteString("; ")
+		}
+		fmt.Fprintf(&sb, "record %d: %s", r.Index, r.Message)
+	}
+	return sb.String()
+}
+
+// Unwrap returns ErrInvalidTimestamp or ErrInvalid.
+func (e *ValidationError) Unwrap() error { return e.Err }
+
+// Validate checks a batch as a producer sent it, the way Kafka's broker
+// does for magic 2 (ProduceRequest's checks, UnifiedLog's
+// analyzeAndValidateRecords and LogValidator), and returns what storage
+// needs to append it. b must be exactly one batch (as from Peek). In
+// order, the rules and their errors are:
+//
+//   - the header is present and the length field matches len(b): ErrCorrupt
+//   - magic is 2 (older formats are refused for current produce versions):
+//     ErrInvalid
+//   - len(b) <= MaxBatchBytes: ErrTooLarge
+//   - the CRC matches: ErrCorrupt
+//   - the codec is known: ErrUnsupportedCodec
+//   - lastOffsetDelta >= 0, recordCount > 0 and
+//     lastOffsetDelta == recordCount-1: ErrInvalid
+//   - no control batch unless AllowControl: ErrInvalid
+//   - a transactional batch has a producer id (stricter than Kafka, whose
+//     clients cannot build such a batch): ErrInvalid
+//   - a batch with a producer id (>= 0) has a base sequence >= 0, except
+//     control batches: ErrInvalid
+//   - the records block decompresses within UncompressedLimit: ErrCorrupt
+//   - every record parses strictly (see Records) and their number is
+//     recordCount: ErrInvalid, as Kafka's InvalidRecordException
+//   - record i has offset delta i: ErrInvalid (Kafka rewrites such
+//     batches instead; this broker stores batches as they arrive, and
+//     every magic 2 client writes consecutive deltas)
+//   - each record of a control batch has a control key: ErrInvalid
+//   - per record, collected over the whole batch into a *ValidationError:
+//     a non-null key on a compacted topic, then (for a CreateTime topic
+//     and a timestamp other than -1) a timestamp within
+//     [NowMs-TimestampBeforeMaxMs, NowMs+TimestampAfterMaxMs]; a batch
+//     the producer marked LogAppendTime fails every record
+//     (ErrInvalidTimestamp; Kafka accepts one odd case of this, a
+//     CreateTime topic and an in-range max timestamp, which no client
+//     produces)
+//
+// Validate does not modify b and does not check producer state (epochs,
+// sequence continuity, duplicates), which belongs to the log. It makes no
+// allocation for an uncompressed batch that passes; a compressed one is
+// decompressed into a pooled buffer. It is safe for concurrent use.
+func Validate(b Batch, opts ValidateOptions) (BatchInfo, error) {
+	if len(b) < HeaderSize {
+		return BatchInfo{}, fmt.Errorf("%w: %d bytes is below the %d-byte header", ErrCorrupt, len(b), HeaderSize)
+	}
+	if size := b.Size(); size != len(b) {
+		return BatchInfo{}, fmt.Errorf("%w: length field says %d bytes, %d present", ErrCorrupt, size, len(b))
+	}
+	if m := b.Magic(); m != CurrentMagic {
+		return BatchInfo{}, fmt.Errorf("%w: magic %d; produce requests must carry magic %d batches", ErrInvalid, m, CurrentMagic)
+	}
+	if opts.MaxBatchBytes > 0 && len(b) > opts.MaxBatchBytes {
+		return BatchInfo{}, fmt.Errorf("%w: batch of %d bytes exceeds the maximum of %d", ErrTooLarge, len(b), opts.MaxBatchBytes)
+	}
+	if got, want := b.ComputeCRC(), b.CRC(); got != want {
+		return BatchInfo{}, fmt.Errorf("%w: crc %08x computed, %08x stored", ErrCorrupt, got, want)
+	}
+	attrs := b.Attributes()
+	codec := attrs.Codec()
+	if codec > CodecZstd {
+		return BatchInfo{}, fmt.Errorf("%w: %s", ErrUnsupportedCodec, codec)
+	}
+	lastDelta, count := b.LastOffsetDelta(), b.NumRecords()
+	switch {
+	case lastDelta < 0:
+		return BatchInfo{}, fmt.Errorf("%w: invalid offset range: lastOffsetDelta %d", ErrInvalid, lastDelta)
+	case count <= 0:
+		return BatchInfo{}, fmt.Errorf("%w: invalid record count %d", ErrInvalid, count)
+	case int64(lastDelta)+1 != int64(count):
+		return BatchInfo{}, fmt.Errorf("%w: lastOffsetDelta %d is inconsistent with %d records", ErrInvalid, lastDelta, count)
+	}
+	if attrs.Control() && !opts.AllowControl {
+		return BatchInfo{}, fmt.Errorf("%w: clients may not write control batches", ErrInvalid)
+	}
+	pid := b.ProducerID()
+	if attrs.Transactional() && pid < 0 {
+		return BatchInfo{}, fmt.Errorf("%w: transactional batch without a producer id (%d)", ErrInvalid, pid)
+	}
+	if pid >= 0 && !attrs.Control() && b.BaseSequence() < 0 {
+		return BatchInfo{}, fmt.Errorf("%w: invalid sequence number %d with producer id %d", ErrInvalid, b.BaseSequence(), pid)
+	}
+
+	data, buf, err := b.uncompressedRecords()
+	if buf != nil {
+		defer buf.release()
+	}
+	if err != nil {
+		return BatchInfo{}, err
+	}
+
+	info := BatchInfo{
+		NumRecords:           count,
+		MaxTimestamp:         NoTimestamp,
+		OffsetOfMaxTimestamp: -1,
+		Codec:                codec,
+		Transactional:        attrs.Transactional(),
+		Control:              attrs.Control(),
+		UncompressedBytes:    len(data),
+	}
+	lo := saturatingSub(opts.NowMs, opts.TimestampBeforeMaxMs)
+	hi := saturatingAdd(opts.NowMs, opts.TimestampAfterMaxMs)
+	var (
+		rr   = b.newRecordReader(data, ErrInvalid)
+		r    Record
+		verr *ValidationError
+	)
+	for rr.more() {
+		i := rr.index
+		if err := rr.next(&r, false); err != nil {
+			return BatchInfo{}, err
+		}
+		if rr.offsetDelta != i {
+			return BatchInfo{}, fmt.Errorf("%w: record %d has offset delta %d (base offset %d); deltas must run 0..%d",
+				ErrInvalid, i, rr.offsetDelta, b.BaseOffset(), count-1)
+		}
+		if info.Control {
+			if _, err := ParseControlKey(r.Key); err != nil {
+				return BatchInfo{}, fmt.Errorf("%w: record %d of a control batch: %v", ErrInvalid, i, err)
+			}
+		}
+		switch {
+		case opts.Compacted && r.Key == nil:
+			verr = addRecordError(verr, b, i, ErrInvalid, "Compacted topic cannot accept message without key")
+		case attrs.LogAppendTime():
+			verr = addRecordError(verr, b, i, ErrInvalidTimestamp, "Invalid timestamp type in message. Producer should not set timestamp type to LogAppendTime.")
+		case !opts.LogAppendTime && r.Timestamp != NoTimestamp && (r.Timestamp < lo || r.Timestamp > hi):
+			verr = addRecordError(verr, b, i, ErrInvalidTimestamp, fmt.Sprintf(
+				"Timestamp %d of message with offset %d is out of range. The timestamp should be within [%d, %d]",
+				r.Timestamp, r.Offset, lo, hi))
+		}
+		if r.Timestamp > info.MaxTimestamp {
+			info.MaxTimestamp = r.Timestamp
+			info.OffsetOfMaxTimestamp = r.Offset
+		}
+	}
+	if err := rr.finish(); err != nil {
+		return BatchInfo{}, err
+	}
+	if verr != nil {
+		return BatchInfo{}, verr
+	}
+	if opts.LogAppendTime {
+		info.MaxTimestamp = opts.NowMs
+		info.OffsetOfMaxTimestamp = b.BaseOffset()
+	}
+	return info, nil
+}
+
+// addRecordError records record i's error, creating the ValidationError
+// on first use; a timestamp error makes the whole error one.
+func addRecordError(e *ValidationError, b Batch, i int32, sentinel error, msg string) *ValidationError {
+	if e == nil {
+		e = &ValidationError{Err: ErrInvalid, BaseOffset: b.BaseOffset()}
+	}
+	if sentinel == ErrInvalidTimestamp {
+		e.Err = ErrInvalidTimestamp
+	}
+	e.Total++
+	if len(e.Records) < maxRecordErrors {
+		e.Records = append(e.Records, RecordError{Index: i, Message: msg})
+	}
+	return e
+}
+
+func saturatingSub(a, b int64) int64 {
+	if b > 0 && a < math.MinInt64+b {
+		return math.MinInt64
+	}
+	if b < 0 && a > math.MaxInt64+b {
+		return math.MaxInt64
+	}
+	return a - b
+}
+
+func saturatingAdd(a, b int64) int64 {
+	if b > 0 && a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	if b < 0 && a < math.MinInt64-b {
+		return math.MinInt64
+	}
+	return a + b
+}

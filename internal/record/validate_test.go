@@ -1,0 +1,304 @@
+package record
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+)
+
+const testNow = 1_700_000_000_000
+
+func validateOpts() ValidateOptions {
+	return ValidateOptions{
+		MaxBatchBytes:        1 << 20,
+		NowMs:                testNow,
+		TimestampBeforeMaxMs: math.MaxInt64,
+		TimestampAfterMaxMs:  3_600_000,
+	}
+}
+
+// keyed returns n records with keys and timestamps testNow+i.
+func keyed(n int) []testRecord {
+	recs := make([]testRecord, n)
+	for i := range recs {
+		recs[i] = testRecord{ts: testNow + int64(i), key: []byte{'k', byte(i)}, value: []byte("value")}
+	}
+	return recs
+}
+
+func TestValidateAcceptsEveryCodec(t *testing.T) {
+	recs := keyed(20)
+	recs[7].ts = testNow + 500 // the maximum, and not the last record
+	recs[12].ts = testNow + 500
+	for _, codec := range allCodecs {
+		t.Run(codec.String(), func(t *testing.T) {
+			opts := codecOpts(codec)
+			opts.BaseOffset = 100
+			b := buildBatch(t, opts, recs)
+			info, err := Validate(b, validateOpts())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := BatchInfo{NumRecords: 20, MaxTimestamp: testNow + 500, OffsetOfMaxTimestamp: 107, Codec: codec}
+			raw := buildBatch(t, DefaultBuilderOptions(), recs)
+			want.UncompressedBytes = len(raw) - HeaderSize
+			if info != want {
+				t.Fatalf("BatchInfo = %+v, want %+v", info, want)
+			}
+		})
+	}
+}
+
+func TestValidateBatchInfo(t *testing.T) {
+	t.Run("no timestamps", func(t *testing.T) {
+		b := buildBatch(t, DefaultBuilderOptions(), []testRecord{{ts: -1}, {ts: -1}})
+		info, err := Validate(b, validateOpts())
+		if err != nil || info.MaxTimestamp != NoTimestamp || info.OffsetOfMaxTimestamp != -1 {
+			t.Fatalf("%+v, %v", info, err)
+		}
+	})
+	t.Run("log append time topic", func(t *testing.T) {
+		opts := DefaultBuilderOptions()
+		opts.BaseOffset = 50
+		b := buildBatch(t, opts, []testRecord{{ts: 1}, {ts: 1 << 50}}) // out of range, but not checked
+		vo := validateOpts()
+		vo.LogAppendTime = true
+		info, err := Validate(b, vo)
+		if err != nil || info.MaxTimestamp != testNow || info.OffsetOfMaxTimestamp != 50 {
+			t.Fatalf("%+v, %v", info, err)
+		}
+	})
+	t.Run("transactional idempotent", func(t *testing.T) {
+		opts := DefaultBuilderOptions()
+		opts.Transactional, opts.ProducerID, opts.ProducerEpoch, opts.BaseSequence = true, 7, 1, 0
+		info, err := Validate(buildBatch(t, opts, keyed(3)), validateOpts())
+		if err != nil || !info.Transactional || info.Control {
+			t.Fatalf("%+v, %v", info, err)
+		}
+	})
+	t.Run("coordinator marker", func(t *testing.T) {
+		b, err := NewEndTxnMarkerBatch(5, 0, testNow, EndTxnMarker{Type: ControlCommit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vo := validateOpts()
+		vo.AllowControl = true
+		vo.Compacted = true
+		info, err := Validate(b, vo)
+		if err != nil || !info.Control || !info.Transactional || info.NumRecords != 1 {
+			t.Fatalf("%+v, %v", info, err)
+		}
+	})
+	t.Run("max timestamp header fix-up", func(t *testing.T) {
+		b := buildBatch(t, DefaultBuilderOptions(), keyed(3))
+		lying := withCRC(b, func(b Batch) { binary.BigEndian.PutUint64(b[maxTimestampOffset:], 1) })
+		info, err := Validate(lying, validateOpts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		lying.SetMaxTimestamp(info.MaxTimestamp)
+		if lying.MaxTimestamp() != testNow+2 || lying.Verify() != nil {
+			t.Fatalf("SetMaxTimestamp: %d, %v", lying.MaxTimestamp(), lying.Verify())
+		}
+	})
+}
+
+func TestValidateRules(t *testing.T) {
+	good := buildBatch(t, DefaultBuilderOptions(), keyed(3))
+	idem := DefaultBuilderOptions()
+	idem.ProducerID, idem.ProducerEpoch, idem.BaseSequence = 10, 0, 0
+	twoRecords := rawRecord(0, []byte("a"), []byte("x"))
+	for _, tc := range []struct {
+		name   string
+		batch  Batch
+		opts   func(*ValidateOptions)
+		want   error
+		detail string
+	}{
+		{"short", good[:HeaderSize-1], nil, ErrCorrupt, "header"},
+		{"length field disagrees", good[:len(good)-1], nil, ErrCorrupt, "length"},
+		{"magic 1", withCRC(good, func(b Batch) { b[magicOffset] = 1 }), nil, ErrInvalid, "magic"},
+		{"magic 0 even with a bad crc", func() Batch { c := append(Batch{}, good...); c[magicOffset] = 0; return c }(), nil, ErrInvalid, "magic"},
+		{"too large", good, func(o *ValidateOptions) { o.MaxBatchBytes = len(good) - 1 }, ErrTooLarge, "exceeds"},
+		{"crc", func() Batch { c := append(Batch{}, good...); c[len(c)-1] ^= 1; return c }(), nil, ErrCorrupt, "crc"},
+		{"codec 5", withCRC(good, func(b Batch) { b[attributesOffset+1] |= 5 }), nil, ErrUnsupportedCodec, "codec"},
+		{"negative lastOffsetDelta", withCRC(good, func(b Batch) { binary.BigEndian.PutUint32(b[lastOffsetDeltaOffset:], math.MaxUint32) }), nil, ErrInvalid, "offset range"},
+		{"zero records", rawBatch(nil, 0), nil, ErrInvalid, "lastOffsetDelta"},
+		{"zero record count", withCRC(rawBatch(nil, 1), func(b Batch) { binary.BigEndian.PutUint32(b[recordCountOffset:], 0) }), nil, ErrInvalid, "record count"},
+		{"lastOffsetDelta disagrees with count", withCRC(good, func(b Batch) { binary.BigEndian.PutUint32(b[lastOffsetDeltaOffset:], 5) }), nil, ErrInvalid, "inconsistent"},
+		{"control batch from a client", func() Batch { b, _ := NewEndTxnMarkerBatch(1, 0, testNow, EndTxnMarker{Type: ControlAbort}); return b }(), nil, ErrInvalid, "control"},
+		{"transactional without producer id", withCRC(good, func(b Batch) { b[attributesOffset+1] |= byte(transactionalBit) }), nil, ErrInvalid, "producer id"},
+		{"producer id without sequence", withCRC(buildBatch(t, idem, keyed(2)), func(b Batch) { binary.BigEndian.PutUint32(b[baseSequenceOffset:], math.MaxUint32) }), nil, ErrInvalid, "sequence"},
+		{"corrupt compressed block", withCRC(buildBatch(t, codecOpts(CodecLz4), keyed(3)), func(b Batch) { b[HeaderSize] ^= 0xff }), nil, ErrCorrupt, "lz4"},
+		{"malformed record", rawBatch(append(AppendVarint(nil, 3), 0, 0), 1), nil, ErrInvalid, "record 0"},
+		{"more records than declared", withCRC(rawBatch(append(append([]byte{}, twoRecords...), rawRecord(1, []byte("b"), nil)...), 2), func(b Batch) {
+			binary.BigEndian.PutUint32(b[recordCountOffset:], 1)
+			binary.BigEndian.PutUint32(b[lastOffsetDeltaOffset:], 0)
+		}), nil, ErrInvalid, "follow the last"},
+		{"fewer records than declared", rawBatch(twoRecords, 2), nil, ErrInvalid, "ends after"},
+		{"offset deltas not from 0", rawBatch(append(rawRecord(1, []byte("a"), nil), rawRecord(2, []byte("b"), nil)...), 2), nil, ErrInvalid, "offset delta"},
+		{"offset deltas out of order", rawBatch(append(rawRecord(1, []byte("a"), nil), rawRecord(0, []byte("b"), nil)...), 2), nil, ErrInvalid, "offset delta"},
+		{"control record without control key", withCRC(rawBatch(rawRecord(0, []byte("k"), nil), 1), func(b Batch) {
+			b[attributesOffset+1] |= byte(controlBit | transactionalBit)
+			binary.BigEndian.PutUint64(b[producerIDOffset:], 3)
+		}), func(o *ValidateOptions) { o.AllowControl = true }, ErrInvalid, "control"},
+		{"null key on a compacted topic", buildBatch(t, DefaultBuilderOptions(), []testRecord{{ts: testNow, key: []byte("k")}, {ts: testNow}}),
+			func(o *ValidateOptions) { o.Compacted = true }, ErrInvalid, "without key"},
+		{"timestamp too far ahead", buildBatch(t, DefaultBuilderOptions(), []testRecord{{ts: testNow}, {ts: testNow + 3_600_001}}), nil, ErrInvalidTimestamp, "out of range"},
+		{"timestamp too old", buildBatch(t, DefaultBuilderOptions(), []testRecord{{ts: testNow - 1001}}),
+			func(o *ValidateOptions) { o.TimestampBeforeMaxMs = 1000 }, ErrInvalidTimestamp, "out of range"},
+		{"producer set LogAppendTime", withCRC(good, func(b Batch) { b[attributesOffset+1] |= byte(timestampTypeBit) }), nil, ErrInvalidTimestamp, "LogAppendTime"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := validateOpts()
+			if tc.opts != nil {
+				tc.opts(&opts)
+			}
+			_, err := Validate(tc.batch, opts)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Validate = %v, want %v", err, tc.want)
+			}
+			if tc.want == ErrInvalid && errors.Is(err, ErrInvalidTimestamp) {
+				t.Fatalf("Validate = %v, a timestamp error where a record error was due", err)
+			}
+			if !strings.Contains(err.Error(), tc.detail) {
+				t.Fatalf("error %q does not mention %q", err, tc.detail)
+			}
+		})
+	}
+}
+
+// Timestamp bounds are inclusive, -1 is never checked, and extreme
+// settings do not overflow.
+func TestValidateTimestampBounds(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		ts            int64
+		before, after int64
+		ok            bool
+	}{
+		{"at the upper bound", testNow + 10, 0, 10, true},
+		{"past the upper bound", testNow + 11, 0, 10, false},
+		{"at the lower bound", testNow - 10, 10, 0, true},
+		{"past the lower bound", testNow - 11, 10, 0, false},
+		{"no timestamp", -1, 0, 0, true},
+		{"max int64 with unlimited after", math.MaxInt64, 0, math.MaxInt64, true},
+		{"min int64 is below even an unlimited window", math.MinInt64, math.MaxInt64, 0, false},
+		{"negative timestamp, unlimited before", -5, math.MaxInt64, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := buildBatch(t, DefaultBuilderOptions(), []testRecord{{ts: tc.ts}})
+			opts := validateOpts()
+			opts.TimestampBeforeMaxMs, opts.TimestampAfterMaxMs = tc.before, tc.after
+			_, err := Validate(b, opts)
+			if tc.ok != (err == nil) {
+				t.Fatalf("Validate = %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidTimestamp) {
+				t.Fatalf("Validate = %v, want ErrInvalidTimestamp", err)
+			}
+		})
+	}
+}
+
+// Per-record errors are collected over the batch; any timestamp error
+// makes the whole error INVALID_TIMESTAMP, as in Kafka; a record with a
+// key error is not also checked for its timestamp.
+func TestValidateRecordErrors(t *testing.T) {
+	recs := []testRecord{
+		{ts: testNow, key: []byte("a")},
+		{ts: testNow},                           // null key
+		{ts: testNow + 1<<40, key: []byte("c")}, // bad timestamp
+		{ts: testNow + 1<<40},                   // null key and bad timestamp: reported as the key
+	}
+	opts := validateOpts()
+	opts.Compacted = true
+	_, err := Validate(buildBatch(t, DefaultBuilderOptions(), recs), opts)
+	var verr *ValidationError
+	if !errors.As(err, &verr) || !errors.Is(err, ErrInvalidTimestamp) || !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Validate = %v, want a ValidationError wrapping ErrInvalidTimestamp", err)
+	}
+	if verr.Total != 3 || len(verr.Records) != 3 {
+		t.Fatalf("%d record errors (%d kept), want 3", verr.Total, len(verr.Records))
+	}
+	for i, want := range []struct {
+		index int32
+		msg   string
+	}{{1, "without key"}, {2, "out of range"}, {3, "without key"}} {
+		if r := verr.Records[i]; r.Index != want.index || !strings.Contains(r.Message, want.msg) {
+			t.Fatalf("record error %d = %+v, want index %d %q", i, r, want.index, want.msg)
+		}
+	}
+
+	// Without a timestamp error the batch is INVALID_RECORD.
+	_, err = Validate(buildBatch(t, DefaultBuilderOptions(), recs[:2]), opts)
+	if !errors.As(err, &verr) || errors.Is(err, ErrInvalidTimestamp) || !errors.Is(err, ErrInvalid) || verr.Total != 1 {
+		t.Fatalf("Validate = %v, want a ValidationError wrapping only ErrInvalid", err)
+	}
+}
+
+func TestValidateRecordErrorsCapped(t *testing.T) {
+	recs := make([]testRecord, 3000)
+	for i := range recs {
+		recs[i] = testRecord{ts: testNow}
+	}
+	opts := validateOpts()
+	opts.Compacted = true
+	_, err := Validate(buildBatch(t, DefaultBuilderOptions(), recs), opts)
+	var verr *ValidationError
+	if !errors.As(err, &verr) || verr.Total != 3000 || len(verr.Records) != maxRecordErrors {
+		t.Fatalf("Validate = %v", err)
+	}
+}
+
+// A producer-id batch with a sequence of -1 is refused, but a
+// non-idempotent batch with any sequence (sarama sends 0) is accepted, as
+// in Kafka; a control batch carries a producer id and no sequence.
+func TestValidateProducerFields(t *testing.T) {
+	plain := withCRC(buildBatch(t, DefaultBuilderOptions(), keyed(2)), func(b Batch) {
+		binary.BigEndian.PutUint32(b[baseSequenceOffset:], 0)
+	})
+	if _, err := Validate(plain, validateOpts()); err != nil {
+		t.Fatalf("non-idempotent batch with sequence 0: %v", err)
+	}
+	negative := withCRC(plain, func(b Batch) { binary.BigEndian.PutUint64(b[producerIDOffset:], uint64(math.MaxUint64-4)) })
+	if _, err := Validate(negative, validateOpts()); err != nil {
+		t.Fatalf("producer id -5 (none): %v", err)
+	}
+}
+
+// Validate makes no allocation for an uncompressed batch that passes.
+func TestValidateAllocations(t *testing.T) {
+	recs := keyed(500)
+	for i := range recs {
+		recs[i].headers = []Header{{Key: "h", Value: []byte("v")}}
+	}
+	b := buildBatch(t, DefaultBuilderOptions(), recs)
+	opts := validateOpts()
+	opts.Compacted = true
+	if allocs := testing.AllocsPerRun(50, func() {
+		if _, err := Validate(b, opts); err != nil {
+			t.Fatal(err)
+		}
+	}); allocs != 0 {
+		t.Fatalf("%v allocations per Validate, want 0", allocs)
+	}
+}
+
+// Anything Validate accepts, Verify and Records accept too.
+func TestValidateImpliesReadable(t *testing.T) {
+	for _, codec := range allCodecs {
+		b := buildBatch(t, codecOpts(codec), keyed(50))
+		if _, err := Validate(b, validateOpts()); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Verify(); err != nil {
+			t.Fatal(err)
+		}
+		if got := collect(t, b); len(got) != 50 {
+			t.Fatalf("%v: %d records", codec, len(got))
+		}
+	}
+}
