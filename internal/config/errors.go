@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -148,6 +149,19 @@ func conflictError(name, value, reason string) *Error {
 // suggest returns the known key nearest to name by edit distance, if it is
 // close enough to be a plausible typo.
 func suggest(scope Scope, name string) string {
+	// A topic config given as a broker config (or the other way round)
+	// points at its counterpart: segment.bytes <-> log.segment.bytes.
+	for _, d := range topicRegistry.all {
+		if len(d.Synonyms) == 0 {
+			continue
+		}
+		if scope == ScopeBroker && d.Name == name {
+			return d.Synonyms[0].Name + " (the broker default of topic config " + name + ")"
+		}
+		if scope == ScopeTopic && slices.ContainsFunc(d.Synonyms, func(s Synonym) bool { return s.Name == name }) {
+			return d.Name + " (the topic config whose broker default is " + name + ")"
+		}
+	}
 	reg := BrokerDefs()
 	if scope == ScopeTopic {
 		reg = TopicDefs()
