@@ -127,9 +127,9 @@ func (c *Conn) kill(reason string, level slog.Level) {
 	c.queue = nil
 	c.mu.Unlock()
 
+	c.log.Log(context.Background(), level, "network: closing connection", "reason", reason)
 	close(c.closed)
 	c.nc.Close()
-	c.log.Log(context.Background(), level, "network: closing connection", "reason", reason)
 	for _, r := range dropped {
 		if r.how == respond {
 			r.resp.done()

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -559,5 +560,43 @@ func TestRequestFields(t *testing.T) {
 	}
 	if r1.ReceivedAt.IsZero() {
 		t.Error("ReceivedAt not set")
+	}
+}
+
+// TestLargeFrames: a request above the eager allocation size is read as it
+// arrives, and its echo (a chunk above copyMax) is written directly.
+func TestLargeFrames(t *testing.T) {
+	s, _ := startServer(t, Config{Handler: echo, MaxInFlightPerConnection: 2})
+	c := dial(t, s.Addr("PLAINTEXT"))
+	body := bytes.Repeat([]byte("large frame "), 300000) // 3.6 MB
+	go c.nc.Write(cat(request(0, 9, 1, body), request(0, 9, 2, []byte("small"))))
+	if got, b := c.recv(1); got != 1 || !bytes.Equal(b, body) {
+		t.Fatalf("corr %d, %d bytes, equal %v", got, len(b), bytes.Equal(b, body))
+	}
+	if got, b := c.recv(1); got != 2 || string(b) != "small" {
+		t.Fatalf("corr %d body %q", got, b)
+	}
+}
+
+func TestSocketBufferSizes(t *testing.T) {
+	got := make(chan [2]int, 1)
+	h := HandlerFunc(func(r *Request) {
+		rc, err := r.Conn.nc.(*net.TCPConn).SyscallConn()
+		if err != nil {
+			t.Error(err)
+		}
+		rc.Control(func(fd uintptr) {
+			snd, _ := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF)
+			rcv, _ := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF)
+			got <- [2]int{snd, rcv}
+		})
+		r.Respond(nil)
+	})
+	s, _ := startServer(t, Config{Handler: h, SocketSendBufferBytes: 50000, SocketReceiveBufferBytes: 60000})
+	c := dial(t, s.Addr("PLAINTEXT"))
+	c.roundTripBody(3, 1, 1, "")
+	// Linux reports double the value set (room for bookkeeping).
+	if b := <-got; (b[0] != 50000 && b[0] != 100000) || (b[1] != 60000 && b[1] != 120000) {
+		t.Fatalf("SO_SNDBUF, SO_RCVBUF = %v", b)
 	}
 }
