@@ -50,9 +50,12 @@ type Config struct {
 	// negative disables idle closing.
 	ConnectionsMaxIdle time.Duration
 	// MaxInFlightPerConnection bounds the requests of one connection that
-	// have been dispatched to the handler but whose responses are not yet
-	// written. While it is reached the connection is not read (TCP pushes
-	// back on the client). 0 means DefaultMaxInFlightPerConnection.
+	// have been dispatched to the handler and not yet completed and taken
+	// by the writer (which takes completed responses in order, and holds
+	// one batch at a time). While it is reached the connection is not read
+	// (TCP pushes back on the client). 0 means
+	// DefaultMaxInFlightPerConnection: 1, as Kafka, so a request is
+	// dispatched only after the one before it has been answered.
 	MaxInFlightPerConnection int
 	// SocketSendBufferBytes and SocketReceiveBufferBytes are
 	// socket.send.buffer.bytes and socket.receive.buffer.bytes: SO_SNDBUF and

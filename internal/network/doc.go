@@ -71,11 +71,14 @@
 // responses are written in request order: the writer writes the completed
 // prefix of the connection's queue and waits at the first incomplete one.
 // At most MaxInFlightPerConnection requests of a connection are dispatched
-// and not yet written; while that many are, the connection is not read (TCP
-// pushes back on the client). The default is 1, which is Kafka's muting of a
-// channel from the read of a request to the send of its response, so no
-// request observes the effects of a later one on the same connection, nor
-// runs before an earlier one has been answered.
+// and not yet answered (completed and handed to the writer); while that many
+// are, the connection is not read and TCP pushes back on the client. The
+// default, 1, is Kafka's muting of a channel while one of its requests is
+// being served: a request is dispatched only after the one before it has
+// been answered, so it sees all of that one's effects (an OffsetFetch after
+// an OffsetCommit parked for durability). A larger value pipelines: dispatch
+// and response order still hold, but request N+1 may be handled while N is
+// parked.
 //
 // Each Request carries its parsed Header, the raw Body (the handler's to
 // keep), the Conn (listener name, addresses, TLS state, Done channel,
