@@ -1,0 +1,126 @@
+// Package storage owns partition logs on disk in Apache Kafka's layout:
+// segments (.log, .index, .timeindex, .txnindex), the leader epoch cache
+// (leader-epoch-checkpoint) and partition.metadata, with Kafka's append,
+// read, roll, flush, truncation, retention and crash-recovery rules
+// (Kafka's LogSegment, OffsetIndex, TimeIndex, TransactionIndex,
+// LocalLog/UnifiedLog, LogLoader and LeaderEpochFileCache). The log
+// manager (log directories, checkpoints, background loops) lives in this
+// package too, in manager*.go.
+//
+// Record batches are stored exactly as validated by internal/record, so a
+// fetch sends file bytes with sendfile (ReadResult.WriteTo).
+//
+// # Directory layout
+//
+// One directory per partition, <topic>-<partition>/:
+//
+//	00000000000000000000.log        batches with offsets >= 0
+//	00000000000000000000.index      sparse offset index of that segment
+//	00000000000000000000.timeindex  time index of that segment
+//	00000000000000000000.txnindex   aborted transactions (only once one exists)
+//	00000000000000004096.log        next segment: its base offset, 20 digits
+//	...
+//	leader-epoch-checkpoint
+//	partition.metadata
+//
+// Transient names: *.deleted (a segment removed from the log whose files
+// wait file.delete.delay.ms for in-flight reads), *.cleaned and *.swap
+// (log cleaner output), *.tmp (an atomic checkpoint write). Open removes
+// or completes all of them.
+//
+// # .log
+//
+// Whole RecordBatch v2 batches (see internal/record's doc for the batch
+// layout), back to back, offsets strictly increasing. With preallocate the
+// file is extended to segment.bytes when created and trimmed to its data
+// when the segment is rolled or closed.
+//
+// # .index (offset index): 8-byte entries, big-endian
+//
+//	offset  size  field
+//	     0     4  relativeOffset  last offset of the batch, minus the segment's base offset
+//	     4     4  position        byte position of that batch in the .log
+//
+// One entry is added before a batch whenever more than
+// index.interval.bytes were appended since the previous entry, so the
+// index is sparse. Lookup takes the last entry at or below the wanted
+// offset and scans batch headers forward from its position.
+//
+// # .timeindex: 12-byte entries, big-endian
+//
+//	offset  size  field
+//	     0     8  timestamp       largest batch max timestamp seen so far
+//	     8     4  relativeOffset  last offset of the batch carrying it
+//
+// An entry is added with each offset index entry when the segment's
+// largest timestamp grew, and once more when the segment is rolled or
+// closed, so the last entry is the segment's largest timestamp (used by
+// retention.ms and by ListOffsets). Both fields strictly increase.
+//
+// Both index files are preallocated (sparse) to segment.index.bytes,
+// rounded down to whole entries, while their segment is active, and
+// trimmed to exactly their entries on roll and close; an index that is
+// full rolls the segment. Relative offsets must fit an int32, so an append
+// whose last offset is more than MaxInt32 above the segment's base rolls
+// first.
+//
+// # .txnindex: 34-byte entries, big-endian
+//
+//	offset  size  field
+//	     0     2  version           0
+//	     2     8  producerId
+//	    10     8  firstOffset       first offset of the aborted transaction
+//	    18     8  lastOffset        offset of its ABORT marker (in this segment)
+//	    26     8  lastStableOffset  the partition's LSO when the abort was written
+//
+// Entries are in marker order. The file exists only once an entry does.
+//
+// # leader-epoch-checkpoint and partition.metadata
+//
+// Text, written atomically (temp file, fsync, rename, fsync directory):
+//
+//	0            version                  version: 0
+//	2            entry count              topic_id: <base64url, 22 chars>
+//	0 0          epoch startOffset
+//	5 1042
+//
+// # Index design: resident while active, pread when inactive
+//
+// Kafka memory-maps every index. Here an active segment's index entries
+// live in a Go slice (the authoritative copy, searched in memory) and are
+// written to the preallocated file lazily, on flush, roll and close: index
+// contents only have to be durable once the recovery point passes them,
+// and recovery rebuilds the indexes of everything above it. An inactive
+// segment's index is searched in its trimmed file with one pread per
+// binary-search probe, so lookups stay O(log n), memory is proportional to
+// the active segments rather than the whole log, no file is mapped (there
+// is no mmap count limit to hit and nothing can fault on an unmapped or
+// truncated region), and the append path makes no system call for
+// indexing.
+//
+// # Concurrency
+//
+// A Log is safe for concurrent use. appendMu serializes writers (Append,
+// Roll, truncation, retention, Close). Readers (Read, OffsetForTimestamp,
+// CollectAbortedTxns) take mu shared while they locate bytes; a writer
+// takes mu exclusively only to publish: after the data is written it
+// updates the segment size, index entries and log end offset in one short
+// critical section, so readers see only whole, committed batches. fsync
+// runs under flushMu alone, which neither readers nor the append path
+// wait for. Lock order: appendMu, flushMu, mu.
+//
+// Segments leaving the log (retention, truncation) are renamed to
+// *.deleted at once and closed and removed after file.delete.delay.ms, by
+// the log's own timer or by the owner's scheduler (OpenOptions), so a
+// ReadResult taken just before stays sendable for that long.
+//
+// # Durability and recovery
+//
+// Appends reach the page cache; fsync happens when flush.messages
+// messages are unflushed, when the manager finds flush.ms elapsed
+// (FlushDue), for the old segment after every roll (in the background),
+// and on Close. The recovery point is the offset below which everything
+// (data and indexes) is fsynced. Open trusts segments below it and
+// rescans the rest after an unclean shutdown, truncating at the first
+// torn or corrupt batch; see Open.
+package storage
