@@ -1,0 +1,555 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/samsa-streaming/samsa/internal/record"
+)
+
+// File name suffixes, as Kafka names them.
+const (
+	logSuffix       = ".log"
+	indexSuffix     = ".index"
+	timeIndexSuffix = ".timeindex"
+	txnIndexSuffix  = ".txnindex"
+
+	deletedSuffix = ".deleted" // segment removed from the log, file kept until file.delete.delay.ms
+	cleanedSuffix = ".cleaned" // cleaner output not yet swapped in (discarded on Open)
+	swapSuffix    = ".swap"    // cleaner output being swapped in (completed on Open)
+)
+
+// segmentFileName returns Kafka's name for a segment file: the base offset
+// in 20 zero-padded digits, then the suffix.
+func segmentFileName(base int64, suffix string) string {
+	return fmt.Sprintf("%020d%s", base, suffix)
+}
+
+// parseSegmentFileName splits "00000000000000000042.log" into 42 and
+// ".log". Names that do not start with 20 digits return ok=false.
+func parseSegmentFileName(name string) (base int64, suffix string, ok bool) {
+	if len(name) < 21 || name[20] != '.' {
+		return 0, "", false
+	}
+	v, err := strconv.ParseInt(name[:20], 10, 64)
+	if err != nil || v < 0 {
+		return 0, "", false
+	}
+	return v, name[20:], true
+}
+
+// segment is one segment of a partition log: the .log file of whole
+// batches and its three indexes. Its methods are called by the owning Log,
+// which provides the locking: fields marked "guarded by Log.mu" are
+// changed only under the Log's write lock and read under its read lock;
+// fields marked "appender" belong to whoever holds the Log's append lock
+// (or to Open, which owns the segment exclusively).
+type segment struct {
+	base    int64
+	dir     string
+	log     *os.File
+	offIdx  *offsetIndex
+	timeIdx *timeIndex
+	txnIdx  *txnIndex
+
+	size          int64 // guarded by Log.mu: bytes of whole, published batches
+	maxTs         int64 // guarded by Log.mu: largest batch max timestamp, -1 if none
+	offsetOfMaxTs int64 // guarded by Log.mu: last offset of the batch carrying maxTs
+
+	fileSize        int64  // appender: physical length of .log (above size when preallocated)
+	bytesSinceIndex int64  // appender: log bytes appended since the last offset index entry
+	rollingTs       int64  // appender: max timestamp of the first batch, -1 if none or unknown
+	rollingTsLoaded bool   // appender: rollingTs is known (loaded lazily after Open)
+	createdMs       int64  // appender: when this segment object was created
+	jitterMs        int64  // appender: segment.jitter.ms draw for this segment
+	suffix          string // appender: "" or deletedSuffix once renamed for deletion
+
+	deletedFlag // set once the segment is removed from its log
+}
+
+func (s *segment) path(suffix string) string {
+	return filepath.Join(s.dir, segmentFileName(s.base, suffix)+s.suffix)
+}
+
+func rollJitter(cfg LogConfig) int64 {
+	if cfg.SegmentJitterMs <= 0 {
+		return 0
+	}
+	return rand.Int64N(min(cfg.SegmentJitterMs, cfg.SegmentMs))
+}
+
+// createSegment creates a fresh, empty, active segment at base,
+// replacing any files a previous incarnation left with the same name.
+func createSegment(dir string, base int64, cfg LogConfig, nowMs int64) (s *segment, err error) {
+	s = &segment{base: base, dir: dir, maxTs: -1, offsetOfMaxTs: base, rollingTs: -1, rollingTsLoaded: true, createdMs: nowMs, jitterMs: rollJitter(cfg)}
+	defer func() {
+		if err != nil {
+			s.closeFiles()
+		}
+	}()
+	if s.log, err = os.OpenFile(s.path(logSuffix), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644); err != nil {
+		return nil, err
+	}
+	if cfg.Preallocate {
+		if err := preallocate(s.log, int64(cfg.SegmentBytes)); err != nil {
+			return nil, fmt.Errorf("preallocate %s: %w", s.log.Name(), err)
+		}
+		s.fileSize = int64(cfg.SegmentBytes)
+	}
+	for _, suffix := range []string{indexSuffix, timeIndexSuffix, txnIndexSuffix} {
+		if err := os.Remove(s.path(suffix)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	if s.offIdx, err = openOffsetIndex(s.path(indexSuffix), base, true); err != nil {
+		return nil, err
+	}
+	if s.timeIdx, err = openTimeIndex(s.path(timeIndexSuffix), base, true); err != nil {
+		return nil, err
+	}
+	if s.txnIdx, err = openTxnIndex(s.path(txnIndexSuffix), base); err != nil {
+		return nil, err
+	}
+	if err := s.offIdx.activate(cfg.SegmentIndexBytes); err != nil {
+		return nil, err
+	}
+	if err := s.timeIdx.activate(cfg.SegmentIndexBytes); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// preallocate reserves n bytes for f (Kafka's preallocate). fallocate
+// gives real blocks where the file system supports it; otherwise the file
+// is just extended (sparse), which is what Kafka's setLength does.
+func preallocate(f *os.File, n int64) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = fallocate(int(fd), n) }); err != nil {
+		return err
+	}
+	if ferr == nil {
+		return nil
+	}
+	return f.Truncate(n)
+}
+
+// openSegment opens the files of an existing segment. A missing or
+// malformed index is not an error here: it comes back as needRebuild (with
+// the reason), and the caller recovers the segment, which rebuilds every
+// index from the log.
+func openSegment(dir string, base int64, nowMs int64, cfg LogConfig) (s *segment, needRebuild error, err error) {
+	s = &segment{base: base, dir: dir, maxTs: -1, offsetOfMaxTs: base, rollingTs: -1, createdMs: nowMs, jitterMs: rollJitter(cfg)}
+	defer func() {
+		if err != nil {
+			s.closeFiles()
+		}
+	}()
+	if s.log, err = os.OpenFile(s.path(logSuffix), os.O_RDWR, 0o644); err != nil {
+		return nil, nil, err
+	}
+	st, err := s.log.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	s.size, s.fileSize = st.Size(), st.Size()
+	if s.size > int64(^uint32(0)>>1) {
+		return nil, nil, fmt.Errorf("%w: %s is larger than 2 GiB", ErrCorruptSegment, s.log.Name())
+	}
+	note := func(e error) {
+		if needRebuild == nil {
+			needRebuild = e
+		}
+	}
+	for _, suffix := range []string{indexSuffix, timeIndexSuffix} {
+		if _, serr := os.Stat(s.path(suffix)); errors.Is(serr, fs.ErrNotExist) {
+			note(fmt.Errorf("%w: %s is missing", ErrCorruptIndex, s.path(suffix)))
+		}
+	}
+	var ierr error
+	if s.offIdx, ierr = openOffsetIndex(s.path(indexSuffix), base, true); s.offIdx == nil {
+		return nil, nil, ierr
+	}
+	note(ierr)
+	if s.timeIdx, ierr = openTimeIndex(s.path(timeIndexSuffix), base, true); s.timeIdx == nil {
+		return nil, nil, ierr
+	}
+	note(ierr)
+	if s.txnIdx, ierr = openTxnIndex(s.path(txnIndexSuffix), base); s.txnIdx == nil {
+		return nil, nil, ierr
+	}
+	note(ierr)
+	if needRebuild == nil {
+		note(s.sanityCheck())
+	}
+	if needRebuild == nil && s.timeIdx.n > 0 {
+		s.maxTs, s.offsetOfMaxTs = s.timeIdx.lastTs, s.timeIdx.lastOff
+	}
+	return s, needRebuild, nil
+}
+
+// sanityCheck is Kafka's cheap index check, made a little stronger: the
+// last offset index entry must point inside the log at a batch header
+// whose last offset is the entry's offset, and the time index must be
+// ordered at its ends and point inside the segment's offset range. It
+// costs a few small preads, never a scan.
+func (s *segment) sanityCheck() error {
+	if n := s.offIdx.n; n > 0 {
+		off, pos, err := s.offIdx.entry(n - 1)
+		if err != nil {
+			return err
+		}
+		if off < s.base || pos < 0 || pos >= s.size {
+			return fmt.Errorf("%w: %s: last entry (%d, %d) outside the segment (base %d, %d bytes)", ErrCorruptIndex, s.offIdx.file.Name(), off, pos, s.base, s.size)
+		}
+		r := newHeaderReader(s.log, s.size)
+		h, err := r.at(pos)
+		ok := err == nil && h.LastOffset() == off
+		r.release()
+		if !ok {
+			return fmt.Errorf("%w: %s: last entry (%d, %d) does not point at the batch ending at %d", ErrCorruptIndex, s.offIdx.file.Name(), off, pos, off)
+		}
+		if n > 1 {
+			o0, p0, err := s.offIdx.entry(0)
+			if err != nil {
+				return err
+			}
+			if o0 < s.base || o0 >= off || p0 < 0 || p0 >= pos {
+				return fmt.Errorf("%w: %s: first entry (%d, %d) not below last (%d, %d)", ErrCorruptIndex, s.offIdx.file.Name(), o0, p0, off, pos)
+			}
+		}
+	}
+	if n := s.timeIdx.n; n > 0 {
+		ts0, off0, err := s.timeIdx.entry(0)
+		if err != nil {
+			return err
+		}
+		ts, off := s.timeIdx.lastTs, s.timeIdx.lastOff
+		if off < s.base || off0 < s.base || ts < ts0 || off < off0 || (n > 1 && ts == ts0) || ts < 0 {
+			return fmt.Errorf("%w: %s: entries (%d, %d) .. (%d, %d) out of order", ErrCorruptIndex, s.timeIdx.file.Name(), ts0, off0, ts, off)
+		}
+		if s.size == 0 {
+			return fmt.Errorf("%w: %s has entries for an empty segment", ErrCorruptIndex, s.timeIdx.file.Name())
+		}
+	}
+	return nil
+}
+
+// readBatch reads the whole batch at pos, whose header h the caller has
+// already seen, into buf (grown if needed) and returns it.
+func (s *segment) readBatch(pos int64, h record.Batch, buf []byte) (record.Batch, []byte, error) {
+	size := int(batchSize(h))
+	if cap(buf) < size {
+		buf = make([]byte, size)
+	}
+	buf = buf[:size]
+	if _, err := s.log.ReadAt(buf, pos); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, buf, fmt.Errorf("read batch at %d of %s: %w", pos, s.log.Name(), err)
+	}
+	return record.Batch(buf), buf, nil
+}
+
+// findBatch returns the position and header of the first batch whose last
+// offset is >= offset, scanning forward from the offset index's entry for
+// it, or found=false if the segment has no such batch. The caller holds
+// Log.mu (read or write) and passes a headerReader bounded by s.size.
+func (s *segment) findBatch(r *headerReader, offset int64) (pos int64, h record.Batch, found bool, err error) {
+	_, pos, err = s.offIdx.lookup(offset)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	for pos < s.size {
+		h, err = r.at(pos)
+		if err != nil {
+			return 0, nil, false, err
+		}
+		if h.LastOffset() >= offset {
+			return pos, h, true, nil
+		}
+		pos += batchSize(h)
+	}
+	return 0, nil, false, nil
+}
+
+// nextOffset returns the offset after the segment's last batch (its base
+// offset when empty), scanning from the last offset index entry. The
+// caller holds Log.mu or owns the segment.
+func (s *segment) nextOffset() (int64, error) {
+	next := s.base
+	pos := int64(0)
+	if n := s.offIdx.n; n > 0 {
+		var err error
+		if _, pos, err = s.offIdx.entry(n - 1); err != nil {
+			return 0, err
+		}
+	}
+	r := newHeaderReader(s.log, s.size)
+	defer r.release()
+	for pos < s.size {
+		h, err := r.at(pos)
+		if err != nil {
+			return 0, err
+		}
+		next = h.NextOffset()
+		pos += batchSize(h)
+	}
+	return next, nil
+}
+
+// scanTail walks the batch headers after the last offset index entry to
+// the end of the segment, to find the next offset and fold their
+// timestamps into maxTs. It is the whole cost of opening a cleanly closed
+// segment (Kafka's readNextOffset plus readLargestTimestamp). The caller
+// owns the segment.
+func (s *segment) scanTail() (next int64, err error) {
+	next = s.base
+	pos := int64(0)
+	if n := s.offIdx.n; n > 0 {
+		if _, pos, err = s.offIdx.entry(n - 1); err != nil {
+			return 0, err
+		}
+	}
+	r := newHeaderReader(s.log, s.size)
+	defer r.release()
+	for pos < s.size {
+		h, err := r.at(pos)
+		if err != nil {
+			return 0, err
+		}
+		if h.MaxTimestamp() > s.maxTs {
+			s.maxTs, s.offsetOfMaxTs = h.MaxTimestamp(), h.LastOffset()
+		}
+		next = h.NextOffset()
+		pos += batchSize(h)
+	}
+	return next, nil
+}
+
+// loadRollingTs reads the first batch's max timestamp, which segment.ms
+// measures from (Kafka's rollingBasedTimestamp). Appender only.
+func (s *segment) loadRollingTs() {
+	if s.rollingTsLoaded {
+		return
+	}
+	s.rollingTsLoaded = true
+	if s.size == 0 {
+		return
+	}
+	r := newHeaderReader(s.log, s.size)
+	defer r.release()
+	if h, err := r.at(0); err == nil {
+		s.rollingTs = h.MaxTimestamp()
+	}
+}
+
+// timeWaitedForRoll is how long, for segment.ms purposes, this segment has
+// been open: the spread between the incoming batch's timestamp and the
+// first batch's when timestamps are known, else wall-clock time since the
+// segment was created (Kafka's LogSegment.timeWaitedForRoll). Appender
+// only.
+func (s *segment) timeWaitedForRoll(nowMs, messageTs int64) int64 {
+	s.loadRollingTs()
+	if s.rollingTs >= 0 {
+		return messageTs - s.rollingTs
+	}
+	return nowMs - s.createdMs
+}
+
+// largestTimestamp is what retention.ms compares: the largest record
+// timestamp, or the file's modification time when no batch has one
+// (Kafka's LogSegment.largestTimestamp). The caller holds Log.mu.
+func (s *segment) largestTimestamp() int64 {
+	if s.maxTs >= 0 {
+		return s.maxTs
+	}
+	st, err := s.log.Stat()
+	if err != nil {
+		return 0
+	}
+	return st.ModTime().UnixMilli()
+}
+
+// indexAppendedLocked folds the batches of data, just written at pos,
+// into the segment's max timestamp and indexes, adding an offset index
+// entry (and a time index entry) whenever more than index.interval.bytes
+// have been appended since the last one. Index entries are skipped, never
+// failed, when an index is full: a sparser index is still correct. The
+// caller holds Log.mu for writing and the append lock; data holds only
+// whole, validated batches.
+func (s *segment) indexAppendedLocked(data []byte, pos int64, interval int64) error {
+	for len(data) > 0 {
+		b := record.Batch(data[:record.Batch(data).Size()])
+		size := int64(len(b))
+		if ts := b.MaxTimestamp(); ts > s.maxTs {
+			s.maxTs, s.offsetOfMaxTs = ts, b.LastOffset()
+		}
+		if s.bytesSinceIndex > interval {
+			if !s.offIdx.isFull() {
+				if err := s.offIdx.append(b.LastOffset(), pos); err != nil {
+					return err
+				}
+			}
+			if !s.timeIdx.isFull() {
+				if err := s.timeIdx.maybeAppend(s.maxTs, s.offsetOfMaxTs, false); err != nil {
+					return err
+				}
+			}
+			s.bytesSinceIndex = 0
+		}
+		s.bytesSinceIndex += size
+		pos += size
+		data = data[size:]
+	}
+	return nil
+}
+
+// becomeInactive finishes a segment that stops being the active one (roll
+// or close): record its max timestamp in the time index (using the
+// reserved slot), trim both indexes and the .log to their real sizes.
+// The caller holds the append lock; it then calls deactivateLocked under
+// Log.mu to drop the resident index copies.
+func (s *segment) becomeInactive() error {
+	if s.offIdx.mem == nil {
+		return nil // already inactive
+	}
+	if err := s.timeIdx.maybeAppend(s.maxTs, s.offsetOfMaxTs, true); err != nil {
+		return err
+	}
+	if err := s.offIdx.trim(); err != nil {
+		return err
+	}
+	if err := s.timeIdx.trim(); err != nil {
+		return err
+	}
+	return s.trimLog()
+}
+
+// trimLog cuts preallocated space off the .log file.
+func (s *segment) trimLog() error {
+	if s.fileSize > s.size {
+		if err := s.log.Truncate(s.size); err != nil {
+			return fmt.Errorf("trim %s: %w", s.log.Name(), err)
+		}
+		s.fileSize = s.size
+	}
+	return nil
+}
+
+// deactivateLocked drops the resident index copies; the caller holds
+// Log.mu for writing.
+func (s *segment) deactivateLocked() {
+	s.offIdx.deactivate()
+	s.timeIdx.deactivate()
+}
+
+// activate makes a segment the active one: resident, preallocated indexes
+// (Kafka resizes them to segment.index.bytes). The caller holds Log.mu
+// for writing, or owns the segment.
+func (s *segment) activate(cfg LogConfig) error {
+	if err := s.offIdx.activate(cfg.SegmentIndexBytes); err != nil {
+		return err
+	}
+	return s.timeIdx.activate(cfg.SegmentIndexBytes)
+}
+
+// syncFiles fsyncs the log and index files, first writing back index
+// entries (snapshots of mem and n taken by the caller under Log.mu).
+func (s *segment) syncFiles(offMem []byte, offN int, timeMem []byte, timeN int) error {
+	if err := s.offIdx.writeBack(offMem, offN); err != nil {
+		return err
+	}
+	if err := s.timeIdx.writeBack(timeMem, timeN); err != nil {
+		return err
+	}
+	if err := s.log.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", s.log.Name(), err)
+	}
+	if err := s.offIdx.sync(); err != nil {
+		return err
+	}
+	if err := s.timeIdx.sync(); err != nil {
+		return err
+	}
+	return s.txnIdx.sync()
+}
+
+// renameForDeletion renames every file of the segment to its .deleted
+// name; the open descriptors stay valid, so in-flight reads continue.
+func (s *segment) renameForDeletion() error {
+	for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+		if err := os.Rename(s.path(suffix), s.path(suffix)+deletedSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	if err := s.txnIdx.rename(s.path(txnIndexSuffix) + deletedSuffix); err != nil {
+		return err
+	}
+	s.suffix = deletedSuffix
+	return nil
+}
+
+// closeFiles closes every open descriptor, ignoring errors (used on
+// failure paths and after renaming for deletion).
+func (s *segment) closeFiles() {
+	if s.log != nil {
+		s.log.Close()
+	}
+	if s.offIdx != nil {
+		s.offIdx.close()
+	}
+	if s.timeIdx != nil {
+		s.timeIdx.close()
+	}
+	if s.txnIdx != nil {
+		s.txnIdx.close()
+	}
+}
+
+// close closes the descriptors, reporting the first error.
+func (s *segment) close() error {
+	var errs []error
+	errs = append(errs, s.log.Close(), s.offIdx.close(), s.timeIdx.close(), s.txnIdx.close())
+	return errors.Join(errs...)
+}
+
+// removeFiles closes the descriptors and deletes the files under their
+// current names.
+func (s *segment) removeFiles() error {
+	s.closeFiles()
+	var errs []error
+	for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+		if err := os.Remove(s.path(suffix)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := s.txnIdx.remove(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// deletedFlag is embedded in segment so that a flush racing with
+// retention can tell a file closed by deletion from a failure.
+type deletedFlag struct{ deleted atomic.Bool }
+
+// isSegmentFile reports whether name is a live segment file of any kind.
+func isSegmentFile(suffix string) bool {
+	switch suffix {
+	case logSuffix, indexSuffix, timeIndexSuffix, txnIndexSuffix:
+		return true
+	}
+	return false
+}
