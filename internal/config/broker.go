@@ -445,7 +445,9 @@ func checkThreadPool(name string, old, new int32, raw string) error {
 	}
 	reason := ""
 	switch {
-	case new <= 0 && name != "log.cleaner.threads":
+	case new <= 0:
+		// Statically log.cleaner.threads may be 0; dynamically every pool
+		// needs a thread (Kafka's LogCleaner.validateReconfiguration).
 		reason = "value should be at least 1"
 	case new < old/2:
 		reason = fmt.Sprintf("value should be at least half the current value %d", old)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -86,7 +87,7 @@ func (r *Registry) ApplyIncremental(overrides map[string]string, name string, op
 		overrides[name] = strings.Join(parts, ",")
 	default:
 		return &Error{Err: ErrInvalidValue, Name: name, plain: true,
-			Reason: "Unknown IncrementalAlterConfigs operation " + op.String() + " for " + name}
+			Reason: "Unknown IncrementalAlterConfigs operation " + strconv.Itoa(int(op)) + " for " + name}
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"regexp"
@@ -196,5 +195,3 @@ func csv(s string) []string {
 	}
 	return out
 }
-
-var errNoListener = errors.New("no such listener")

@@ -69,11 +69,11 @@ type TopicConfig struct {
 	RetentionBytes              int64 // -1: unlimited
 	RetentionMs                 int64 // -1: unlimited
 	// SegmentBytes is segment.bytes, or internal.segment.bytes when set.
-	SegmentBytes       int32
-	SegmentIndexBytes  int32
-	SegmentJitterMs    int64
-	SegmentMs          int64
-	UncleanLeaderElect bool
+	SegmentBytes                int32
+	SegmentIndexBytes           int32
+	SegmentJitterMs             int64
+	SegmentMs                   int64
+	UncleanLeaderElectionEnable bool
 }
 
 // Get returns a topic config's effective value and source; ok is false for
@@ -308,7 +308,7 @@ func (t *TopicConfig) fill() {
 	t.SegmentIndexBytes = g(TopicSegmentIndexBytes).Int()
 	t.SegmentJitterMs = g(TopicSegmentJitterMs).Long()
 	t.SegmentMs = g(TopicSegmentMs).Long()
-	t.UncleanLeaderElect = g(TopicUncleanLeaderElectionEnable).Bool()
+	t.UncleanLeaderElectionEnable = g(TopicUncleanLeaderElectionEnable).Bool()
 
 	// The deprecated difference bound stands in for unset before/after
 	// bounds: Kafka 3.x used it wherever before/after were Long.MAX_VALUE;

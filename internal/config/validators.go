@@ -117,24 +117,6 @@ func ValidatorFunc(desc string, fn func(Value) error) Validator {
 	return funcValidator{desc: desc, fn: fn}
 }
 
-// all chains validators; the first failure wins; String joins descriptions.
-func all(vs ...Validator) Validator {
-	var descs []string
-	for _, v := range vs {
-		if s := v.String(); s != "" {
-			descs = append(descs, s)
-		}
-	}
-	return funcValidator{desc: strings.Join(descs, ", "), fn: func(v Value) error {
-		for _, x := range vs {
-			if err := x.Validate(v); err != nil {
-				return err
-			}
-		}
-		return nil
-	}}
-}
-
 // gzipLevel is Kafka's CompressionType.GZIP.levelValidator: 1..9 or -1.
 var gzipLevel = ValidatorFunc("[1,...,9] or -1", func(v Value) error {
 	if v.i > 9 || (v.i < 1 && v.i != -1) {
