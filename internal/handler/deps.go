@@ -1,10 +1,29 @@
 package handler
 
-import "log/slog"
+import (
+	"log/slog"
+
+	"github.com/samsa-streaming/samsa/internal/metadata"
+	"github.com/samsa-streaming/samsa/internal/replica"
+)
 
 // Deps are the broker subsystems a Handler serves requests with. The server
 // package builds them and owns their lifecycle; the Handler only uses them.
 type Deps struct {
 	// Logger receives the handler's logs; nil means slog.Default.
 	Logger *slog.Logger
+
+	// NodeID is this broker's node.id: the leader id data-plane answers
+	// carry and the id a replica fetch is checked against.
+	NodeID int32
+
+	// Metadata returns the current cluster metadata image (typically
+	// metadata.Publisher.Image: one atomic load, never nil, never blocks).
+	// Handlers resolve topic names and IDs through it and take one image
+	// per request, so a request sees one consistent view of the cluster.
+	Metadata func() *metadata.Image
+
+	// Replicas hosts this node's partitions: the produce and fetch paths,
+	// ListOffsets, DeleteRecords and OffsetForLeaderEpoch go through it.
+	Replicas *replica.Manager
 }
