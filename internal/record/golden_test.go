@@ -22,7 +22,7 @@ import (
 // concatenated, compressed by kgo's default compressor (raw snappy, as
 // franz-go writes), framed in a kmsg.RecordBatch whose length and CRC the
 // test computes as franz-go's sink does.
-func franzGoBatch(t *testing.T, codec Codec, recs []testRecord, pid int64, seq int32) []byte {
+func franzGoBatch(t testing.TB, codec Codec, recs []testRecord, pid int64, seq int32) []byte {
 	t.Helper()
 	first := recs[0].ts
 	maxTs := first
@@ -66,7 +66,7 @@ func franzGoBatch(t *testing.T, codec Codec, recs []testRecord, pid int64, seq i
 
 // kafkaGoBatch encodes recs with kafka-go's protocol.RecordSet, which does
 // all of it itself (framing, CRC, compression: xerial snappy, as Java).
-func kafkaGoBatch(t *testing.T, codec Codec, recs []testRecord) []byte {
+func kafkaGoBatch(t testing.TB, codec Codec, recs []testRecord) []byte {
 	t.Helper()
 	var krs []protocol.Record
 	for _, r := range recs {

@@ -61,6 +61,9 @@ func (b Batch) Records(fn func(*Record) error) error {
 		return err
 	}
 	rr := b.newRecordReader(data, ErrCorrupt)
+	if rr.count < 0 {
+		return fmt.Errorf("%w: negative record count %d (base offset %d)", ErrCorrupt, rr.count, rr.baseOffset)
+	}
 	var r Record
 	for rr.more() {
 		if err := rr.next(&r, true); err != nil {

@@ -2,6 +2,7 @@ package record
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math"
 	"strings"
@@ -156,6 +157,7 @@ func TestRecordsFraming(t *testing.T) {
 		{"short", good[:HeaderSize-1]},
 		{"length disagrees", good[:len(good)-1]},
 		{"magic 1", withCRC(good, func(b Batch) { b[magicOffset] = 1 })},
+		{"negative record count", withCRC(rawBatch(nil, 0), func(b Batch) { binary.BigEndian.PutUint32(b[recordCountOffset:], 0x80000000) })},
 		{"corrupt gzip block", withCRC(buildBatch(t, codecOpts(CodecGzip), sampleRecords(3)), func(b Batch) { b[len(b)-5] ^= 0xff })},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
