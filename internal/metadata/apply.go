@@ -247,8 +247,11 @@ func (b *builder) applyTopic(r TopicRecord) error {
 	if r.TopicID.IsZero() || r.TopicID == oneUUID {
 		return inconsistent("topic %q has reserved id %v", r.Name, r.TopicID)
 	}
-	if r.Name == "" {
-		return inconsistent("topic with id %v has an empty name", r.TopicID)
+	// The controller validated the name; checking again here keeps a name
+	// that is not a safe directory name ("../x") out of every image, even
+	// one replayed from a damaged or foreign log.
+	if err := ValidateTopicName(r.Name); err != nil {
+		return inconsistent("topic with id %v: %s", r.TopicID, ErrorMessage(err))
 	}
 	if b.cur.topics[r.TopicID] != nil {
 		return inconsistent("topic id %v already exists", r.TopicID)

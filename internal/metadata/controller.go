@@ -1,7 +1,6 @@
 package metadata
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,10 +21,6 @@ const (
 	// commits what it has and continues in a new batch.
 	maxRecordsPerBatch = 10000
 )
-
-// ErrBrokerNotRegistered: an unregistration of a broker that is not
-// registered. Kafka: BROKER_ID_NOT_REGISTERED.
-var ErrBrokerNotRegistered = errors.New("metadata: broker not registered")
 
 // ControllerConfig configures a Controller.
 type ControllerConfig struct {
@@ -355,7 +350,7 @@ func (c *Controller) createTopic(im *Image, r CreateTopicRequest, res *CreateTop
 	}
 	if c.cfg.ValidateTopicConfig != nil {
 		if err := c.cfg.ValidateTopicConfig(r.Name, maps.Clone(overrides)); err != nil {
-			return nil, newAPIError(ErrInvalidConfig, "%s", err.Error())
+			return nil, &apiError{kind: ErrInvalidConfig, msg: err.Error(), cause: err}
 		}
 	}
 
@@ -786,7 +781,7 @@ func (c *Controller) validateConfigs(res ConfigResource, overrides map[string]st
 		err = c.cfg.ValidateBrokerConfig(res.Name, maps.Clone(overrides))
 	}
 	if err != nil {
-		return newAPIError(ErrInvalidConfig, "%s", err.Error())
+		return &apiError{kind: ErrInvalidConfig, msg: err.Error(), cause: err}
 	}
 	return nil
 }

@@ -107,12 +107,15 @@ func TestCreateTopicSingleNode(t *testing.T) {
 	}
 }
 
+// errInvalidValue stands for a sentinel of the config package.
+var errInvalidValue = errors.New("Invalid value")
+
 func TestCreateTopicsErrors(t *testing.T) {
 	var validatorSaw map[string]string
 	cfg := ControllerConfig{NodeID: 1, ValidateTopicConfig: func(topic string, o map[string]string) error {
 		validatorSaw = o
 		if v, ok := o["retention.ms"]; ok && strings.HasPrefix(v, "-5") {
-			return fmt.Errorf("Invalid value %s for configuration retention.ms", v)
+			return fmt.Errorf("%w %s for configuration retention.ms", errInvalidValue, v)
 		}
 		if _, ok := o["bogus"]; ok {
 			return errors.New("Unknown topic config name: bogus")
@@ -181,6 +184,13 @@ func TestCreateTopicsErrors(t *testing.T) {
 				t.Fatal("a refused create changed the image")
 			}
 		})
+	}
+	// The validator's own error stays reachable.
+	_, err := f.c.CreateTopic(CreateTopicRequest{Name: "t", NumPartitions: 1, ReplicationFactor: 1,
+		Configs: map[string]*string{"retention.ms": strp("-55")}}, false)
+	if !errors.Is(err, ErrInvalidConfig) || !errors.Is(err, errInvalidValue) ||
+		ErrorMessage(err) != "Invalid value -55 for configuration retention.ms" {
+		t.Fatalf("validator error: %v", err)
 	}
 	// The validator sees the complete override set.
 	if _, err := f.c.CreateTopic(CreateTopicRequest{Name: "v", NumPartitions: 1, ReplicationFactor: 1,

@@ -28,7 +28,13 @@
 //     (CreateTopics, DeleteTopics, CreatePartitions, config changes, broker
 //     registration) against the current image with Kafka's rules and error
 //     messages, and commits them through the Log. Its errors wrap sentinels
-//     (errors.go) that the handler maps to Kafka error codes.
+//     (errors.go) that the handler maps to Kafka error codes, and
+//     ErrorMessage gives the text for error_message. Config validation and
+//     replica placement are injected (ControllerConfig), so this package
+//     knows no config names and the cluster work can bring rack-aware
+//     placement.
+//   - OpenLocal wires a single-node broker: meta.properties in every log
+//     dir, the LocalLog under the first one, a Publisher and a Controller.
 //
 // # Record encoding
 //

@@ -46,6 +46,10 @@ var (
 	// Kafka: INVALID_CONFIG.
 	ErrInvalidConfig = errors.New("metadata: invalid config")
 
+	// ErrBrokerNotRegistered: an unregistration of a broker that is not
+	// registered. Kafka: BROKER_ID_NOT_REGISTERED.
+	ErrBrokerNotRegistered = errors.New("metadata: broker not registered")
+
 	// ErrInvalidRequest: a request that is malformed as a whole (duplicate
 	// names, both or neither of a name and an ID, an unsupported resource).
 	// Kafka: INVALID_REQUEST.
@@ -97,14 +101,22 @@ var (
 
 // apiError pairs a sentinel with the message Kafka would send in a
 // response's error_message field, so the handler can return Kafka's text
-// without parsing ours.
+// without parsing ours. cause, when set, is an error from an injected
+// function (a config validator) that stays reachable with errors.Is/As.
 type apiError struct {
-	kind error
-	msg  string
+	kind  error
+	msg   string
+	cause error
 }
 
 func (e *apiError) Error() string { return e.kind.Error() + ": " + e.msg }
-func (e *apiError) Unwrap() error { return e.kind }
+
+func (e *apiError) Unwrap() []error {
+	if e.cause != nil {
+		return []error{e.kind, e.cause}
+	}
+	return []error{e.kind}
+}
 
 // newAPIError returns an error that wraps kind and carries a client-facing
 // message formatted like Kafka's.

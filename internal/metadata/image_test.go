@@ -111,6 +111,7 @@ func TestImageApplyInconsistent(t *testing.T) {
 		{"zero topic id", TopicRecord{Name: "other"}},
 		{"reserved topic id", TopicRecord{Name: "other", TopicID: oneUUID}},
 		{"empty topic name", TopicRecord{TopicID: idB}},
+		{"path-like topic name", TopicRecord{Name: "../etc", TopicID: idB}},
 		{"partition of unknown topic", PartitionRecord{TopicID: idB, Replicas: []int32{1}}},
 		{"partition gap", PartitionRecord{PartitionID: 5, TopicID: idA, Replicas: []int32{1}}},
 		{"negative partition", PartitionRecord{PartitionID: -1, TopicID: idA, Replicas: []int32{1}}},

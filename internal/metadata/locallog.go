@@ -97,10 +97,11 @@ type LocalLog struct {
 var _ Log = (*LocalLog)(nil)
 
 // OpenLocalLog opens (creating if needed) the metadata log in dir, replays
-// it, and installs the resulting image in pub with Restore. A torn or
-// corrupt tail (a frame that is incomplete or fails its CRC) is truncated
-// away, along with everything after it; every entry before it is kept. Any
-// other damage (see ErrCorrupt) refuses to open.
+// it, and installs the resulting image in pub with Restore (listeners
+// already subscribed see it as one Delta). A torn or corrupt tail (a frame
+// that is incomplete or fails its CRC) is truncated away, along with
+// everything after it; every entry before it is kept. Any other damage (see
+// ErrCorrupt) refuses to open. The log must be pub's only feed.
 func OpenLocalLog(dir string, pub *Publisher, opts LocalLogOptions) (*LocalLog, error) {
 	if opts.CompactBytes == 0 {
 		opts.CompactBytes = DefaultCompactBytes
