@@ -3,8 +3,10 @@ package handler
 import (
 	"log/slog"
 
+	"github.com/samsa-streaming/samsa/internal/config"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/replica"
+	"github.com/samsa-streaming/samsa/internal/storage"
 )
 
 // Deps are the broker subsystems a Handler serves requests with. The server
@@ -26,4 +28,25 @@ type Deps struct {
 	// Replicas hosts this node's partitions: the produce and fetch paths,
 	// ListOffsets, DeleteRecords and OffsetForLeaderEpoch go through it.
 	Replicas *replica.Manager
+
+	// Controller validates and commits admin operations (CreateTopics,
+	// DeleteTopics, CreatePartitions, AlterConfigs, IncrementalAlterConfigs
+	// and Metadata's topic auto-creation). It returns once the change is
+	// committed and published, so the image Metadata returns afterwards
+	// includes it.
+	Controller *metadata.Controller
+
+	// Config is the broker's configuration: its identity (rack,
+	// advertised listeners), auto-creation defaults, topic config
+	// resolution and validation, and the dynamic levels DescribeConfigs
+	// reports.
+	Config *config.BrokerConfig
+
+	// ClusterID is the cluster id of meta.properties, which Metadata and
+	// DescribeCluster report.
+	ClusterID string
+
+	// Logs is the log manager: DescribeLogDirs lists its log dirs and the
+	// partition logs in each.
+	Logs *storage.Manager
 }
