@@ -675,4 +675,3 @@ func crcCovered(starts []int64, at int64) bool {
 	rel := at - starts[i]
 	return !(rel < 8 || rel >= 12 && rel < 16)
 }
-
