@@ -179,12 +179,21 @@ func mustWait[T any](t *testing.T, ch chan T) {
 // their records (base..last per batch).
 func offsetsIn(t *testing.T, r FetchResult) []int64 {
 	t.Helper()
+	out, err := parseOffsets(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// parseOffsets is offsetsIn for goroutines other than the test's.
+func parseOffsets(r FetchResult) ([]int64, error) {
 	if r.Records.Size == 0 {
-		return nil
+		return nil, nil
 	}
 	data, err := r.Records.Bytes()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var out []int64
 	if _, err := record.Batches(data, func(b record.Batch) error {
@@ -196,7 +205,7 @@ func offsetsIn(t *testing.T, r FetchResult) []int64 {
 		}
 		return nil
 	}); err != nil {
-		t.Fatalf("parse fetched batches: %v", err)
+		return nil, fmt.Errorf("parse fetched batches: %w", err)
 	}
-	return out
+	return out, nil
 }

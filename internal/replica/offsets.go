@@ -208,8 +208,10 @@ func (p *Partition) deleteRecords(beforeOffset int64) (int64, error) {
 // EndOffsetForEpoch answers one partition of OffsetForLeaderEpoch
 // (Kafka's lastOffsetForLeaderEpoch): for leaderEpoch, the largest epoch
 // at or below it that the log knows and the offset where the next epoch
-// starts (the log end offset for the current epoch), or (-1, -1) if the
-// log knows no such epoch. currentLeaderEpoch -1 skips the KIP-320 check.
+// starts (the log end offset for the current epoch); for an epoch older
+// than every cached one, that epoch and the start of the oldest cached one
+// (the data before it is gone); (-1, -1) for an epoch newer than the log
+// knows. currentLeaderEpoch -1 skips the KIP-320 check.
 // Only the leader answers.
 func (m *Manager) EndOffsetForEpoch(tp TopicPartition, currentLeaderEpoch, leaderEpoch int32) (epoch int32, endOffset int64, err error) {
 	p, err := m.partition(tp)
