@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/klauspost/compress/s2"
@@ -360,5 +362,44 @@ func TestDecompressionBomb(t *testing.T) {
 				t.Fatalf("allocated %d bytes refusing a bomb with limit %d", alloc, limit)
 			}
 		})
+	}
+}
+
+// Pools are shared by every goroutine: build, validate and read batches of
+// every codec concurrently (run with -race).
+func TestCodecsConcurrent(t *testing.T) {
+	recs := sampleRecords(12)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 20 {
+				codec := allCodecs[(g+i)%len(allCodecs)]
+				b := NewBuilder(codecOpts(codec))
+				for _, r := range recs {
+					b.Add(r.ts, r.key, r.value, r.headers...)
+				}
+				batch, err := b.Build()
+				if err == nil {
+					_, err = Validate(batch, ValidateOptions{NowMs: recs[0].ts, TimestampBeforeMaxMs: 1 << 40, TimestampAfterMaxMs: 1 << 40})
+				}
+				if err == nil {
+					n := 0
+					err = batch.Records(func(*Record) error { n++; return nil })
+					if err == nil && n != len(recs) {
+						err = fmt.Errorf("%v: %d records", codec, n)
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }

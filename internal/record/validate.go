@@ -1,6 +1,7 @@
 package record
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -33,9 +34,12 @@ type ValidateOptions struct {
 	// and BatchInfo reports NowMs as the max timestamp.
 	LogAppendTime bool
 
-	// AllowControl admits control batches (transaction markers), which
-	// only the broker's own coordinators may write; for them the
-	// producer-id/sequence rule is skipped, as markers carry no sequence.
+	// AllowControl marks an append by the broker's own coordinators
+	// (Kafka's AppendOrigin.COORDINATOR) rather than a client: control
+	// batches (transaction markers) are admitted, and the client-only rule
+	// that a producer id comes with a sequence is skipped, since markers
+	// and transactional offset commits carry a producer id and no
+	// sequence.
 	AllowControl bool
 }
 
@@ -135,8 +139,8 @@ func (e *ValidationError) Unwrap() error { return e.Err }
 //   - no control batch unless AllowControl: ErrInvalid
 //   - a transactional batch has a producer id (stricter than Kafka, whose
 //     clients cannot build such a batch): ErrInvalid
-//   - a batch with a producer id (>= 0) has a base sequence >= 0, except
-//     control batches: ErrInvalid
+//   - from a client (not AllowControl), a batch with a producer id
+//     (>= 0) has a base sequence >= 0: ErrInvalid
 //   - the records block decompresses within UncompressedLimit: ErrCorrupt
 //   - every record parses strictly (see Records) and their number is
 //     recordCount: ErrInvalid, as Kafka's InvalidRecordException
@@ -194,7 +198,7 @@ func Validate(b Batch, opts ValidateOptions) (BatchInfo, error) {
 	if attrs.Transactional() && pid < 0 {
 		return BatchInfo{}, fmt.Errorf("%w: transactional batch without a producer id (%d)", ErrInvalid, pid)
 	}
-	if pid >= 0 && !attrs.Control() && b.BaseSequence() < 0 {
+	if pid >= 0 && !opts.AllowControl && b.BaseSequence() < 0 {
 		return BatchInfo{}, fmt.Errorf("%w: invalid sequence number %d with producer id %d", ErrInvalid, b.BaseSequence(), pid)
 	}
 
@@ -262,6 +266,29 @@ func Validate(b Batch, opts ValidateOptions) (BatchInfo, error) {
 		info.OffsetOfMaxTimestamp = b.BaseOffset()
 	}
 	return info, nil
+}
+
+// SingleBatch returns the one batch that records (a partition's records
+// in a produce request) must consist of, as Kafka requires since produce
+// v3: no bytes at all, or bytes that do not end where the first batch
+// ends (a second batch, a partial one), are ErrInvalid; a first batch
+// whose length field is below the header size is ErrCorrupt. The batch
+// aliases records.
+func SingleBatch(records []byte) (Batch, error) {
+	if len(records) == 0 {
+		return nil, fmt.Errorf("%w: a produce request needs one record batch per partition, got none", ErrInvalid)
+	}
+	b, err := Peek(records)
+	if errors.Is(err, ErrIncomplete) {
+		return nil, fmt.Errorf("%w: no complete record batch: %v", ErrInvalid, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(b) != len(records) {
+		return nil, fmt.Errorf("%w: a produce request carries exactly one record batch per partition; %d bytes follow the first", ErrInvalid, len(records)-len(b))
+	}
+	return b, nil
 }
 
 // addRecordError records record i's error, creating the ValidationError

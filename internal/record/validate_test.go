@@ -253,10 +253,23 @@ func TestValidateRecordErrorsCapped(t *testing.T) {
 	}
 }
 
-// A producer-id batch with a sequence of -1 is refused, but a
-// non-idempotent batch with any sequence (sarama sends 0) is accepted, as
-// in Kafka; a control batch carries a producer id and no sequence.
+// A producer-id batch with a sequence of -1 is refused from a client, but
+// a non-idempotent batch with any sequence (sarama sends 0) is accepted, as
+// in Kafka; the coordinators write transactional batches (offset commits,
+// markers) with a producer id and no sequence.
 func TestValidateProducerFields(t *testing.T) {
+	opts := DefaultBuilderOptions()
+	opts.Transactional, opts.ProducerID, opts.ProducerEpoch = true, 12, 3
+	txnCommit := buildBatch(t, opts, keyed(2))
+	if _, err := Validate(txnCommit, validateOpts()); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("client batch with producer id and no sequence: %v", err)
+	}
+	coordinator := validateOpts()
+	coordinator.AllowControl = true
+	if _, err := Validate(txnCommit, coordinator); err != nil {
+		t.Fatalf("coordinator's transactional offset commit: %v", err)
+	}
+
 	plain := withCRC(buildBatch(t, DefaultBuilderOptions(), keyed(2)), func(b Batch) {
 		binary.BigEndian.PutUint32(b[baseSequenceOffset:], 0)
 	})
@@ -299,6 +312,30 @@ func TestValidateImpliesReadable(t *testing.T) {
 		}
 		if got := collect(t, b); len(got) != 50 {
 			t.Fatalf("%v: %d records", codec, len(got))
+		}
+	}
+}
+
+func TestSingleBatch(t *testing.T) {
+	b := buildBatch(t, DefaultBuilderOptions(), keyed(2))
+	got, err := SingleBatch(b)
+	if err != nil || len(got) != len(b) {
+		t.Fatalf("SingleBatch(one batch) = %d bytes, %v", len(got), err)
+	}
+	for _, tc := range []struct {
+		name    string
+		records []byte
+		want    error
+	}{
+		{"no bytes", nil, ErrInvalid},
+		{"partial batch", b[:len(b)-1], ErrInvalid},
+		{"shorter than a length field", b[:5], ErrInvalid},
+		{"two batches", append(append([]byte{}, b...), b...), ErrInvalid},
+		{"trailing partial batch", append(append([]byte{}, b...), b[:20]...), ErrInvalid},
+		{"length below the header", withCRC(b, func(b Batch) { binary.BigEndian.PutUint32(b[lengthOffset:], 10) }), ErrCorrupt},
+	} {
+		if _, err := SingleBatch(tc.records); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
 	}
 }
