@@ -1,0 +1,111 @@
+package record
+
+import (
+	"hash/crc32"
+	"math/rand/v2"
+	"testing"
+)
+
+// benchRecords returns 1024 records of 1 KiB values (about 1 MiB): words
+// from a small vocabulary in random order, so that the data compresses
+// about as well as text or JSON does (3-4x), not as well as zeros.
+func benchRecords() []testRecord {
+	words := []string{"samsa", "kafka", "record", "batch", "offset", "partition", "leader", "epoch",
+		"producer", "consumer", "topic", "segment", "index", "value", "key", "header",
+		"timestamp", "sequence", "transaction", "commit", "abort", "replica", "fetch", "produce"}
+	rng := rand.New(rand.NewPCG(7, 8))
+	recs := make([]testRecord, 1024)
+	for i := range recs {
+		v := make([]byte, 0, 1024)
+		for len(v) < 1024 {
+			v = append(v, words[rng.IntN(len(words))]...)
+			v = append(v, ' ')
+		}
+		recs[i] = testRecord{ts: testNow + int64(i), key: []byte{byte(i >> 8), byte(i)}, value: v[:1024]}
+	}
+	return recs
+}
+
+// BenchmarkValidate measures Validate on a 1 MiB batch of 1 KiB records
+// for each codec, beside two baselines in the same run: CRC-32C over the
+// uncompressed batch (the least any validation must do) and, for each
+// codec, decompressing the records block alone. Every sub-benchmark sets
+// its bytes to the uncompressed batch size, so MB/s compare the same
+// logical data. See doc.go for figures.
+func BenchmarkValidate(b *testing.B) {
+	recs := benchRecords()
+	plain := buildBatch(b, DefaultBuilderOptions(), recs)
+	size := int64(len(plain))
+	opts := ValidateOptions{MaxBatchBytes: 2 << 20, NowMs: testNow, TimestampBeforeMaxMs: 1 << 40, TimestampAfterMaxMs: 1 << 40}
+
+	b.Run("baseline=crc32c", func(b *testing.B) {
+		b.SetBytes(size)
+		b.ReportAllocs()
+		var sum uint32
+		for b.Loop() {
+			sum += crc32.Checksum(plain, castagnoli)
+		}
+		_ = sum
+	})
+	for _, codec := range allCodecs {
+		batch := buildBatch(b, codecOpts(codec), recs)
+		b.Run("codec="+codec.String(), func(b *testing.B) {
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Validate(batch, opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(batch)), "wire-bytes")
+		})
+		if codec == CodecNone {
+			continue
+		}
+		b.Run("decompress-only="+codec.String(), func(b *testing.B) {
+			b.SetBytes(size)
+			b.ReportAllocs()
+			var buf []byte
+			for b.Loop() {
+				var err error
+				if buf, err = AppendDecompressed(buf[:0], codec, batch.RecordsBytes()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRecords measures iterating the same batch with Records.
+func BenchmarkRecords(b *testing.B) {
+	recs := benchRecords()
+	for _, codec := range []Codec{CodecNone, CodecLz4, CodecZstd} {
+		batch := buildBatch(b, codecOpts(codec), recs)
+		b.Run("codec="+codec.String(), func(b *testing.B) {
+			b.SetBytes(int64(len(buildBatch(b, DefaultBuilderOptions(), recs))))
+			b.ReportAllocs()
+			var n int
+			fn := func(r *Record) error { n += len(r.Value); return nil }
+			for b.Loop() {
+				if err := batch.Records(fn); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkBuild measures building (and compressing) the same batch.
+func BenchmarkBuild(b *testing.B) {
+	recs := benchRecords()
+	size := int64(len(buildBatch(b, DefaultBuilderOptions(), recs)))
+	for _, codec := range allCodecs {
+		b.Run("codec="+codec.String(), func(b *testing.B) {
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for b.Loop() {
+				buildBatch(b, codecOpts(codec), recs)
+			}
+		})
+	}
+}
