@@ -2,11 +2,14 @@ package storage
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"sync"
+	"sync/atomic"
 )
 
 // Sizes of one entry in each fixed-width index file (see doc.go).
@@ -30,14 +33,20 @@ const (
 // rather than to the whole log and no file is ever memory-mapped (nothing
 // can fault on a truncated or unmapped region).
 //
+// An inactive index's file descriptor is opened on first use and kept
+// (Kafka's LazyIndex): Open closes the index files of every inactive
+// segment after checking them, so a log costs one descriptor per segment
+// (its .log) plus those of the segments actually read.
+//
 // Concurrency: n, maxEntries and mem are guarded by the owning Log's mu
 // (the appender changes them under the write lock; lookups run under the
 // read lock). The bytes mem[:n*entrySize] never change except when the
 // index is truncated, which the Log does under its write lock and its flush
 // lock, so a flusher may copy them out after releasing the read lock.
-// written is guarded by fileMu.
+// written and file are guarded by fileMu; lookups load file through the
+// atomic fast path in handle.
 type index struct {
-	file      *os.File
+	path      string // set at open and by renameTo (appender only)
 	base      int64
 	entrySize int
 
@@ -46,7 +55,42 @@ type index struct {
 	mem        []byte // guarded by Log.mu: resident entries, nil when inactive
 
 	fileMu  sync.Mutex
-	written int // guarded by fileMu: entries [0, written) are in the file
+	file    atomic.Pointer[os.File] // written under fileMu; nil while closed
+	written int                     // guarded by fileMu: entries [0, written) are in the file
+}
+
+// handle returns the open file, opening it if needed.
+func (x *index) handle() (*os.File, error) {
+	if f := x.file.Load(); f != nil {
+		return f, nil
+	}
+	x.fileMu.Lock()
+	defer x.fileMu.Unlock()
+	return x.handleLocked()
+}
+
+func (x *index) handleLocked() (*os.File, error) {
+	if f := x.file.Load(); f != nil {
+		return f, nil
+	}
+	f, err := os.OpenFile(x.path, os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	x.file.Store(f)
+	return f, nil
+}
+
+// release closes the descriptor of an inactive index; the next lookup
+// reopens it. The caller guarantees no lookup is running (it owns the
+// segment, as Open does).
+func (x *index) release() error {
+	x.fileMu.Lock()
+	defer x.fileMu.Unlock()
+	if f := x.file.Swap(nil); f != nil {
+		return f.Close()
+	}
+	return nil
 }
 
 // open opens (creating if absent and create is set) an index file and
@@ -67,7 +111,8 @@ func (x *index) open(path string, base int64, entrySize int, create bool) error 
 		f.Close()
 		return err
 	}
-	x.file, x.base, x.entrySize = f, base, entrySize
+	x.path, x.base, x.entrySize = path, base, entrySize
+	x.file.Store(f)
 	size := st.Size()
 	if size%int64(entrySize) != 0 {
 		return fmt.Errorf("%w: %s has %d bytes, not a multiple of %d", ErrCorruptIndex, path, size, entrySize)
@@ -88,11 +133,15 @@ func (x *index) entryBytes(i int, buf []byte) ([]byte, error) {
 	if x.mem != nil {
 		return x.mem[off : off+x.entrySize], nil
 	}
-	if _, err := x.file.ReadAt(buf[:x.entrySize], int64(off)); err != nil {
+	f, err := x.handle()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.ReadAt(buf[:x.entrySize], int64(off)); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, fmt.Errorf("read index entry %d of %s: %w", i, x.file.Name(), err)
+		return nil, fmt.Errorf("read index entry %d of %s: %w", i, x.path, err)
 	}
 	return buf[:x.entrySize], nil
 }
@@ -152,9 +201,13 @@ func (x *index) writeBackLocked(mem []byte, n int) error {
 	if mem == nil || n <= x.written {
 		return nil
 	}
+	f, err := x.handleLocked()
+	if err != nil {
+		return err
+	}
 	from, to := x.written*x.entrySize, n*x.entrySize
-	if _, err := x.file.WriteAt(mem[from:to], int64(from)); err != nil {
-		return fmt.Errorf("write index %s: %w", x.file.Name(), err)
+	if _, err := f.WriteAt(mem[from:to], int64(from)); err != nil {
+		return fmt.Errorf("write index %s: %w", x.path, err)
 	}
 	x.written = n
 	return nil
@@ -169,8 +222,12 @@ func (x *index) trim() error {
 	if err := x.writeBackLocked(x.mem, x.n); err != nil {
 		return err
 	}
-	if err := x.file.Truncate(int64(x.n * x.entrySize)); err != nil {
-		return fmt.Errorf("trim index %s: %w", x.file.Name(), err)
+	f, err := x.handleLocked()
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(int64(x.n * x.entrySize)); err != nil {
+		return fmt.Errorf("trim index %s: %w", x.path, err)
 	}
 	return nil
 }
@@ -182,22 +239,26 @@ func (x *index) trim() error {
 func (x *index) activate(maxBytes int32) error {
 	maxEntries := int(maxBytes) / x.entrySize
 	maxEntries = max(maxEntries, x.n) // never lose entries by shrinking
+	x.fileMu.Lock()
+	defer x.fileMu.Unlock()
+	f, err := x.handleLocked()
+	if err != nil {
+		return err
+	}
 	if x.mem == nil {
 		mem := make([]byte, x.n*x.entrySize, max(x.n*x.entrySize, 1024))
 		if x.n > 0 {
-			if _, err := x.file.ReadAt(mem, 0); err != nil {
-				return fmt.Errorf("load index %s: %w", x.file.Name(), err)
+			if _, err := f.ReadAt(mem, 0); err != nil {
+				return fmt.Errorf("load index %s: %w", x.path, err)
 			}
 		}
 		x.mem = mem
 	}
-	x.fileMu.Lock()
-	defer x.fileMu.Unlock()
 	if err := x.writeBackLocked(x.mem, x.n); err != nil {
 		return err
 	}
-	if err := x.file.Truncate(int64(maxEntries * x.entrySize)); err != nil {
-		return fmt.Errorf("preallocate index %s: %w", x.file.Name(), err)
+	if err := f.Truncate(int64(maxEntries * x.entrySize)); err != nil {
+		return fmt.Errorf("preallocate index %s: %w", x.path, err)
 	}
 	x.maxEntries = maxEntries
 	return nil
@@ -224,14 +285,33 @@ func (x *index) reset() {
 	x.fileMu.Unlock()
 }
 
+// sync fsyncs the file, reopening a released one: its content may have
+// been rebuilt by recovery and not yet made durable.
 func (x *index) sync() error {
-	if err := x.file.Sync(); err != nil {
-		return fmt.Errorf("fsync index %s: %w", x.file.Name(), err)
+	x.fileMu.Lock()
+	defer x.fileMu.Unlock()
+	f, err := x.handleLocked()
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("fsync index %s: %w", x.path, err)
 	}
 	return nil
 }
 
-func (x *index) close() error { return x.file.Close() }
+// renameTo renames the file (open or not) and remembers the new path.
+func (x *index) renameTo(path string) error {
+	x.fileMu.Lock()
+	defer x.fileMu.Unlock()
+	if err := os.Rename(x.path, path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	x.path = path
+	return nil
+}
+
+func (x *index) close() error { return x.release() }
 
 // offsetIndex maps an offset to the file position of the batch holding
 // it: entry (relative offset r, position p) says the batch starting at p
@@ -244,7 +324,7 @@ type offsetIndex struct{ index }
 func openOffsetIndex(path string, base int64, create bool) (*offsetIndex, error) {
 	x := &offsetIndex{}
 	err := x.open(path, base, offsetEntrySize, create)
-	if x.file == nil {
+	if x.file.Load() == nil {
 		return nil, err
 	}
 	return x, err
@@ -342,7 +422,7 @@ type timeIndex struct {
 func openTimeIndex(path string, base int64, create bool) (*timeIndex, error) {
 	x := &timeIndex{lastTs: -1, lastOff: base}
 	err := x.open(path, base, timeEntrySize, create)
-	if x.file == nil {
+	if x.file.Load() == nil {
 		return nil, err
 	}
 	if err == nil {

@@ -112,7 +112,7 @@ func TestOffsetIndexTruncate(t *testing.T) {
 
 func TestIndexTrimAndReactivate(t *testing.T) {
 	x := newOffsetIndex(t, 0, 100)
-	st, _ := x.file.Stat()
+	st, _ := os.Stat(x.path)
 	if st.Size() != 100*offsetEntrySize {
 		t.Fatalf("preallocated size %d, want %d", st.Size(), 100*offsetEntrySize)
 	}
@@ -123,12 +123,12 @@ func TestIndexTrimAndReactivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	x.deactivate()
-	st, _ = x.file.Stat()
+	st, _ = os.Stat(x.path)
 	if st.Size() != 5*offsetEntrySize {
 		t.Fatalf("trimmed size %d, want %d", st.Size(), 5*offsetEntrySize)
 	}
 	// Reopen from the file, as Open does.
-	path := x.file.Name()
+	path := x.path
 	y, err := openOffsetIndex(path, 0, false)
 	if err != nil {
 		t.Fatal(err)

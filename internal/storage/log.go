@@ -127,7 +127,10 @@ type Log struct {
 	delMu   sync.Mutex
 	pending map[*pendingDelete]struct{} // guarded by delMu: own-timer deletions not yet run
 	delWG   sync.WaitGroup              // own-timer deletions running
-	bg      sync.WaitGroup              // flush-on-roll goroutines
+
+	bgMu     sync.Mutex
+	bgClosed bool           // guarded by bgMu: no new background flushes
+	bg       sync.WaitGroup // flush-on-roll goroutines
 }
 
 func (l *Log) config() LogConfig { return *l.cfg.Load() }
@@ -289,7 +292,8 @@ func (l *Log) Close() error {
 		return ErrLogClosed
 	}
 	err := l.flushTo(l.leo.Load(), true)
-	l.bg.Wait()
+	l.stopBackground()
+	l.flushMu.Lock()
 	l.mu.Lock()
 	if e := l.activeLocked().becomeInactive(); e != nil && err == nil {
 		err = e
@@ -301,8 +305,18 @@ func (l *Log) Close() error {
 	}
 	l.closed = true
 	l.mu.Unlock()
+	l.flushMu.Unlock()
 	l.runPendingDeletes()
 	return err
+}
+
+// stopBackground refuses new background flushes and waits for running
+// ones.
+func (l *Log) stopBackground() {
+	l.bgMu.Lock()
+	l.bgClosed = true
+	l.bgMu.Unlock()
+	l.bg.Wait()
 }
 
 // Delete closes the log and removes its directory and everything in it
@@ -311,7 +325,7 @@ func (l *Log) Close() error {
 func (l *Log) Delete() error {
 	l.appendMu.Lock()
 	defer l.appendMu.Unlock()
-	l.bg.Wait()
+	l.stopBackground()
 	l.flushMu.Lock()
 	l.mu.Lock()
 	if !l.closed {

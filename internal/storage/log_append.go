@@ -76,6 +76,11 @@ func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
 // does after a roll, so the append that rolled does not wait for the old
 // segment's fsync. Close waits for it.
 func (l *Log) flushAsync(base int64) {
+	l.bgMu.Lock()
+	defer l.bgMu.Unlock()
+	if l.bgClosed {
+		return // Close flushes everything itself
+	}
 	l.bg.Go(func() {
 		if err := l.FlushUpTo(base); err != nil && !errors.Is(err, ErrLogClosed) {
 			l.logger.Error("flushing rolled segment", "upTo", base, "err", err)

@@ -1,8 +1,6 @@
 package storage
 
 import (
-	"errors"
-	"os"
 	"time"
 )
 
@@ -68,7 +66,7 @@ func (l *Log) flushTo(offset int64, force bool) error {
 
 	for _, j := range jobs {
 		if err := j.s.syncFiles(j.offMem, j.offN, j.timeMem, j.timeN); err != nil {
-			if j.s.deleted.Load() && errors.Is(err, os.ErrClosed) {
+			if j.s.deleted.Load() {
 				continue // retention removed it meanwhile; nothing left to make durable
 			}
 			return err

@@ -199,6 +199,9 @@ func (ld *loader) load() error {
 			}
 			s.deactivateLocked()
 		}
+		if err := s.releaseIndexes(); err != nil {
+			return err
+		}
 	}
 	if err := ld.segs[len(ld.segs)-1].activate(ld.cfg); err != nil {
 		return err

@@ -262,7 +262,7 @@ func TestRollBySize(t *testing.T) {
 			if next != s.base {
 				t.Errorf("segment %d follows one ending at %d", s.base, next)
 			}
-			if st, _ := prev.offIdx.file.Stat(); st.Size() != int64(prev.offIdx.n*offsetEntrySize) {
+			if st, _ := os.Stat(prev.offIdx.path); st.Size() != int64(prev.offIdx.n*offsetEntrySize) {
 				t.Errorf("rolled segment %d index not trimmed", prev.base)
 			}
 		}
@@ -827,5 +827,82 @@ func BenchmarkRawWrite(b *testing.B) {
 			f.Truncate(0)
 			f.Seek(0, 0)
 		}
+	}
+}
+
+func TestPreallocation(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t-0")
+	cfg := smallConfig()
+	cfg.Preallocate = true
+	cfg.SegmentIndexBytes = 1000 // not a multiple of either entry size
+	l := openTestLog(t, dir, cfg, OpenOptions{})
+	size := func(base int64, suffix string) int64 {
+		st, err := os.Stat(segPath(dir, base, suffix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	var a appended
+	a.add(t, l, 3, 2, 40, 1)
+	active := l.SegmentBaseOffsets()[0]
+	if got := size(active, logSuffix); got != int64(cfg.SegmentBytes) {
+		t.Fatalf("active .log is %d bytes, want segment.bytes %d", got, cfg.SegmentBytes)
+	}
+	if got := size(active, indexSuffix); got != 1000/8*8 {
+		t.Fatalf("active .index is %d bytes, want %d", got, 1000/8*8)
+	}
+	if got := size(active, timeIndexSuffix); got != 1000/12*12 {
+		t.Fatalf("active .timeindex is %d bytes, want %d", got, 1000/12*12)
+	}
+	a.add(t, l, 60, 2, 40, 1)
+	bases := l.SegmentBaseOffsets()
+	l.mu.RLock()
+	first := l.segments[0]
+	l.mu.RUnlock()
+	if got := size(bases[0], logSuffix); got != first.size {
+		t.Fatalf("rolled .log is %d bytes, holds %d", got, first.size)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	last := bases[len(bases)-1]
+	if got := size(last, logSuffix); got >= int64(cfg.SegmentBytes) {
+		t.Fatalf("closed active .log still preallocated: %d bytes", got)
+	}
+	if got := size(last, indexSuffix); got%8 != 0 || got >= 1000/8*8 {
+		t.Fatalf("closed .index not trimmed: %d bytes", got)
+	}
+	l = openTestLog(t, dir, cfg, OpenOptions{CleanShutdown: true})
+	defer l.Close()
+	if st := l.LoadStats(); st.SegmentsRecovered != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	equalBatches(t, readAllBatches(t, l), a.batches)
+}
+
+func TestOpenKeepsFewDescriptors(t *testing.T) {
+	countFDs := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatalf("counting descriptors: %v", err)
+		}
+		return len(ents)
+	}
+	dir := filepath.Join(t.TempDir(), "t-0")
+	cfg := smallConfig()
+	l, want := buildLog(t, dir, cfg, 200)
+	segs := l.NumSegments()
+	l.Close()
+	before := countFDs()
+	l = openTestLog(t, dir, cfg, OpenOptions{CleanShutdown: true})
+	defer l.Close()
+	// One per .log plus the active segment's two indexes.
+	if got := countFDs() - before; got > segs+2 {
+		t.Fatalf("%d descriptors for %d segments", got, segs)
+	}
+	equalBatches(t, readAllBatches(t, l), want) // reopens indexes lazily
+	if got := countFDs() - before; got > 3*segs {
+		t.Fatalf("%d descriptors after reading %d segments", got, segs)
 	}
 }

@@ -210,14 +210,14 @@ func (s *segment) sanityCheck() error {
 			return err
 		}
 		if off < s.base || pos < 0 || pos >= s.size {
-			return fmt.Errorf("%w: %s: last entry (%d, %d) outside the segment (base %d, %d bytes)", ErrCorruptIndex, s.offIdx.file.Name(), off, pos, s.base, s.size)
+			return fmt.Errorf("%w: %s: last entry (%d, %d) outside the segment (base %d, %d bytes)", ErrCorruptIndex, s.offIdx.path, off, pos, s.base, s.size)
 		}
 		r := newHeaderReader(s.log, s.size)
 		h, err := r.at(pos)
 		ok := err == nil && h.LastOffset() == off
 		r.release()
 		if !ok {
-			return fmt.Errorf("%w: %s: last entry (%d, %d) does not point at the batch ending at %d", ErrCorruptIndex, s.offIdx.file.Name(), off, pos, off)
+			return fmt.Errorf("%w: %s: last entry (%d, %d) does not point at the batch ending at %d", ErrCorruptIndex, s.offIdx.path, off, pos, off)
 		}
 		if n > 1 {
 			o0, p0, err := s.offIdx.entry(0)
@@ -225,7 +225,7 @@ func (s *segment) sanityCheck() error {
 				return err
 			}
 			if o0 < s.base || o0 >= off || p0 < 0 || p0 >= pos {
-				return fmt.Errorf("%w: %s: first entry (%d, %d) not below last (%d, %d)", ErrCorruptIndex, s.offIdx.file.Name(), o0, p0, off, pos)
+				return fmt.Errorf("%w: %s: first entry (%d, %d) not below last (%d, %d)", ErrCorruptIndex, s.offIdx.path, o0, p0, off, pos)
 			}
 		}
 	}
@@ -236,10 +236,10 @@ func (s *segment) sanityCheck() error {
 		}
 		ts, off := s.timeIdx.lastTs, s.timeIdx.lastOff
 		if off < s.base || off0 < s.base || ts < ts0 || off < off0 || (n > 1 && ts == ts0) || ts < 0 {
-			return fmt.Errorf("%w: %s: entries (%d, %d) .. (%d, %d) out of order", ErrCorruptIndex, s.timeIdx.file.Name(), ts0, off0, ts, off)
+			return fmt.Errorf("%w: %s: entries (%d, %d) .. (%d, %d) out of order", ErrCorruptIndex, s.timeIdx.path, ts0, off0, ts, off)
 		}
 		if s.size == 0 {
-			return fmt.Errorf("%w: %s has entries for an empty segment", ErrCorruptIndex, s.timeIdx.file.Name())
+			return fmt.Errorf("%w: %s has entries for an empty segment", ErrCorruptIndex, s.timeIdx.path)
 		}
 	}
 	return nil
@@ -448,6 +448,12 @@ func (s *segment) trimLog() error {
 	return nil
 }
 
+// releaseIndexes closes the index descriptors of an inactive segment; the
+// caller owns the segment (Open).
+func (s *segment) releaseIndexes() error {
+	return errors.Join(s.offIdx.release(), s.timeIdx.release())
+}
+
 // deactivateLocked drops the resident index copies; the caller holds
 // Log.mu for writing.
 func (s *segment) deactivateLocked() {
@@ -489,10 +495,14 @@ func (s *segment) syncFiles(offMem []byte, offN int, timeMem []byte, timeN int) 
 // renameForDeletion renames every file of the segment to its .deleted
 // name; the open descriptors stay valid, so in-flight reads continue.
 func (s *segment) renameForDeletion() error {
-	for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
-		if err := os.Rename(s.path(suffix), s.path(suffix)+deletedSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
+	if err := os.Rename(s.path(logSuffix), s.path(logSuffix)+deletedSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := s.offIdx.renameTo(s.path(indexSuffix) + deletedSuffix); err != nil {
+		return err
+	}
+	if err := s.timeIdx.renameTo(s.path(timeIndexSuffix) + deletedSuffix); err != nil {
+		return err
 	}
 	if err := s.txnIdx.rename(s.path(txnIndexSuffix) + deletedSuffix); err != nil {
 		return err

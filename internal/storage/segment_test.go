@@ -97,7 +97,7 @@ func TestSegmentFindBatchActiveAndInactive(t *testing.T) {
 	}
 	s.deactivateLocked()
 	check("inactive")
-	if st, _ := s.offIdx.file.Stat(); st.Size() != int64(s.offIdx.n*offsetEntrySize) {
+	if st, _ := os.Stat(s.offIdx.path); st.Size() != int64(s.offIdx.n*offsetEntrySize) {
 		t.Fatalf("index not trimmed: %d bytes for %d entries", st.Size(), s.offIdx.n)
 	}
 	wantMax := batches[len(batches)-1].MaxTimestamp()

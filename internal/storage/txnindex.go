@@ -198,10 +198,8 @@ func (x *txnIndex) sync() error {
 func (x *txnIndex) rename(newPath string) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.file != nil {
-		if err := os.Rename(x.path, newPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
+	if err := os.Rename(x.path, newPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
 	x.path = newPath
 	return nil
