@@ -3,15 +3,39 @@
 package storage
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
-// lockLogDir creates the log dir's .lock file. Without flock(2) it cannot
-// keep a second process out; Samsa's supported platforms are Unix.
+var (
+	lockedMu   sync.Mutex
+	lockedDirs = map[string]bool{} // guarded by lockedMu; lock file paths
+)
+
+// lockLogDir creates the log dir's .lock file and keeps a second Manager
+// of this process out. Without POSIX locks it cannot keep another process
+// out; Samsa's supported platforms are Unix.
 func lockLogDir(dir string) (*os.File, error) {
-	return os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o644)
+	path := filepath.Join(dir, lockFile)
+	lockedMu.Lock()
+	defer lockedMu.Unlock()
+	if lockedDirs[path] {
+		return nil, fmt.Errorf("%w: %s", ErrLogDirLocked, dir)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	lockedDirs[path] = true
+	return f, nil
 }
 
 // unlockLogDir releases a lock taken by lockLogDir.
-func unlockLogDir(f *os.File) error { return f.Close() }
+func unlockLogDir(f *os.File) error {
+	lockedMu.Lock()
+	defer lockedMu.Unlock()
+	delete(lockedDirs, f.Name())
+	return f.Close()
+}

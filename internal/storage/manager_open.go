@@ -20,6 +20,26 @@ type dirScan struct {
 	hw         map[TopicPartition]int64
 	partitions []partitionDir
 	deleted    []string // "-delete" directories to purge
+	rewrite    bool     // a checkpoint file was unreadable
+}
+
+// staleEntries reports whether a checkpoint names a partition that did
+// not load from this dir (its deletion was cut short by a crash before
+// the checkpoints were rewritten): a partition created later under that
+// name must not inherit the entry.
+func (sc *dirScan) staleEntries(logs []loaded) bool {
+	here := make(map[TopicPartition]bool, len(logs))
+	for _, r := range logs {
+		here[r.tp] = true
+	}
+	for _, offsets := range []map[TopicPartition]int64{sc.recovery, sc.logStart, sc.hw} {
+		for tp := range offsets {
+			if !here[tp] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 type partitionDir struct {
@@ -53,8 +73,10 @@ type loaded struct {
 //   - each dir's partitions load RecoveryThreadsPerDir at a time, all dirs
 //     at once;
 //   - once a dir has loaded, its marker is deleted (durably), so a crash
-//     from now on means an unclean start; then every checkpoint is
-//     rewritten from the loaded state.
+//     from now on means an unclean start; its checkpoints are rewritten
+//     from the loaded state if one was unreadable or names a partition
+//     that is not there (a deletion cut short by a crash), so that a
+//     partition recreated under that name never inherits its entry.
 //
 // If any log fails to load, or ctx is cancelled, Open closes what it
 // loaded, leaves the markers in place and returns the error; the Manager
@@ -146,7 +168,7 @@ func (m *Manager) Open(ctx context.Context) error {
 	m.mu.Unlock()
 
 	var after []error
-	for _, sc := range scans {
+	for i, sc := range scans {
 		if sc.clean {
 			err := os.Remove(filepath.Join(sc.dir.path, cleanShutdownFile))
 			if err == nil {
@@ -158,8 +180,10 @@ func (m *Manager) Open(ctx context.Context) error {
 				after = append(after, fmt.Errorf("remove clean-shutdown marker in %s: %w", sc.dir.path, err))
 			}
 		}
-		if err := m.checkpointDir(sc.dir, allCheckpoints); err != nil {
-			after = append(after, err)
+		if sc.rewrite || sc.staleEntries(results[i]) {
+			if err := m.checkpointDir(sc.dir, allCheckpoints); err != nil {
+				after = append(after, err)
+			}
 		}
 	}
 	m.logger.Info("loaded logs", "logs", stats.Logs, "segments", stats.Segments,
@@ -182,6 +206,7 @@ func (m *Manager) scanDir(d *logDir) (*dirScan, error) {
 		offsets, err := readOffsetCheckpoint(filepath.Join(d.path, name))
 		if err != nil {
 			m.logger.Warn("ignoring unreadable checkpoint file", "dir", d.path, "file", name, "err", err)
+			sc.rewrite = true
 			return map[TopicPartition]int64{}
 		}
 		return offsets

@@ -385,9 +385,19 @@ func TestManagerOpenPurgesDeleteDirs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The crash cut the deletion short before the checkpoints were
+	// rewritten: they still name the partition.
+	rpPath := filepath.Join(dir, recoveryPointCheckpointFile)
+	if err := writeOffsetCheckpoint(rpPath, map[TopicPartition]int64{{"t", 0}: 500}); err != nil {
+		t.Fatal(err)
+	}
 	m := newTestManager(t, []string{dir}, nil)
 	if st := m.LoadStats(); st.DeletedDirsPurged != 1 || st.Logs != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+	// A recreated t-0 must not inherit the old recovery point.
+	if rp, err := readOffsetCheckpoint(rpPath); err != nil || len(rp) != 0 {
+		t.Fatalf("stale checkpoint entry survived Open: %v %v", rp, err)
 	}
 	if _, err := os.Stat(doomed); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("-delete dir survived: %v", err)
