@@ -101,13 +101,16 @@
 // # Concurrency
 //
 // A Log is safe for concurrent use. appendMu serializes writers (Append,
-// Roll, truncation, retention, Close). Readers (Read, OffsetForTimestamp,
-// CollectAbortedTxns) take mu shared while they locate bytes; a writer
-// takes mu exclusively only to publish: after the data is written it
-// updates the segment size, index entries and log end offset in one short
-// critical section, so readers see only whole, committed batches. fsync
-// runs under flushMu alone, which neither readers nor the append path
-// wait for. Lock order: appendMu, flushMu, mu.
+// Roll, truncation, retention, Close). An append publishes without any
+// lock a reader holds: after the write(2) it stores the new index entries
+// (written beyond the published count, the count stored last), then the
+// segment's size, then the log end offset, all atomically, so readers
+// see only whole, committed batches and appends never wait for a reader's
+// disk read. Readers (Read, OffsetForTimestamp, CollectAbortedTxns) hold
+// mu shared while they locate bytes; only structural changes (roll,
+// truncation, retention, Close) take it exclusively, briefly. fsync runs
+// under flushMu alone, which neither readers nor the append path wait
+// for. Lock order: appendMu, flushMu, mu.
 //
 // Segments leaving the log (retention, truncation) are renamed to
 // *.deleted at once and closed and removed after file.delete.delay.ms, by

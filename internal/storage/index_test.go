@@ -51,13 +51,13 @@ func TestOffsetIndexLookup(t *testing.T) {
 			x.deactivate()
 		}
 		for _, tc := range cases {
-			off, pos, err := x.lookup(tc.target)
+			off, pos, err := x.view().lookup(tc.target)
 			if err != nil || off != tc.wantOff || pos != tc.wantPos {
 				t.Errorf("resident=%v %s: lookup(%d) = (%d, %d, %v), want (%d, %d)", resident, tc.name, tc.target, off, pos, err, tc.wantOff, tc.wantPos)
 			}
 		}
 		for _, tc := range []struct{ pos, wantPos int64 }{{0, 0}, {299, 0}, {300, 300}, {1199, 700}, {5000, 1200}} {
-			if _, pos, err := x.lookupByPosition(tc.pos); err != nil || pos != tc.wantPos {
+			if _, pos, err := x.view().lookupByPosition(tc.pos); err != nil || pos != tc.wantPos {
 				t.Errorf("resident=%v: lookupByPosition(%d) = %d, %v; want %d", resident, tc.pos, pos, err, tc.wantPos)
 			}
 		}
@@ -104,8 +104,8 @@ func TestOffsetIndexTruncate(t *testing.T) {
 		if err := x.truncateTo(tc.target); err != nil {
 			t.Fatal(err)
 		}
-		if x.n != tc.wantLen {
-			t.Errorf("truncateTo(%d): %d entries, want %d", tc.target, x.n, tc.wantLen)
+		if x.count() != tc.wantLen {
+			t.Errorf("truncateTo(%d): %d entries, want %d", tc.target, x.count(), tc.wantLen)
 		}
 	}
 }
@@ -134,16 +134,16 @@ func TestIndexTrimAndReactivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer y.close()
-	if y.n != 5 {
-		t.Fatalf("reopened with %d entries", y.n)
+	if y.count() != 5 {
+		t.Fatalf("reopened with %d entries", y.count())
 	}
 	if err := y.activate(1024); err != nil {
 		t.Fatal(err)
 	}
-	if y.maxEntries != 1024/offsetEntrySize || y.mem == nil || y.n != 5 {
-		t.Fatalf("activate: max %d resident %v n %d", y.maxEntries, y.mem != nil, y.n)
+	if y.maxEntries != 1024/offsetEntrySize || !y.resident() || y.count() != 5 {
+		t.Fatalf("activate: max %d resident %v n %d", y.maxEntries, y.resident(), y.count())
 	}
-	if off, pos, _ := y.lookup(35); off != 30 || pos != 300 {
+	if off, pos, _ := y.view().lookup(35); off != 30 || pos != 300 {
 		t.Fatalf("lookup after reactivate = (%d, %d)", off, pos)
 	}
 }
@@ -187,23 +187,23 @@ func TestTimeIndex(t *testing.T) {
 	}
 	for i, s := range steps {
 		err := x.maybeAppend(s.ts, s.off, s.skipFull)
-		if (err != nil) != s.wantErr || x.n != s.wantN {
-			t.Fatalf("step %d maybeAppend(%d, %d): err %v n %d, want err %v n %d", i, s.ts, s.off, err, x.n, s.wantErr, s.wantN)
+		if (err != nil) != s.wantErr || x.count() != s.wantN {
+			t.Fatalf("step %d maybeAppend(%d, %d): err %v n %d, want err %v n %d", i, s.ts, s.off, err, x.count(), s.wantErr, s.wantN)
 		}
 	}
 	lookups := []struct{ ts, wantTs, wantOff int64 }{
 		{10, -1, 100}, {1000, 1000, 105}, {1499, 1000, 105}, {2000, 2000, 120}, {99999, 3000, 140},
 	}
 	for _, c := range lookups {
-		if ts, off, err := x.lookup(c.ts); err != nil || ts != c.wantTs || off != c.wantOff {
+		if ts, off, err := x.view().lookup(c.ts); err != nil || ts != c.wantTs || off != c.wantOff {
 			t.Errorf("lookup(%d) = (%d, %d, %v), want (%d, %d)", c.ts, ts, off, err, c.wantTs, c.wantOff)
 		}
 	}
 	if err := x.truncateTo(120); err != nil {
 		t.Fatal(err)
 	}
-	if x.n != 2 || x.lastTs != 1500 || x.lastOff != 110 {
-		t.Fatalf("after truncateTo(120): n %d last (%d, %d)", x.n, x.lastTs, x.lastOff)
+	if x.count() != 2 || x.lastTs != 1500 || x.lastOff != 110 {
+		t.Fatalf("after truncateTo(120): n %d last (%d, %d)", x.count(), x.lastTs, x.lastOff)
 	}
 }
 

@@ -92,12 +92,15 @@ type LoadStats struct {
 // last of them active, plus the leader epoch cache and partition.metadata.
 //
 // A Log is safe for concurrent use. Appends, rolls, truncations and
-// retention are serialized by appendMu; reads never take it. Readers take
-// mu shared only while they locate bytes (index lookups and a few header
-// reads); writers take mu exclusively only to publish new state (a few
-// field updates after the write(2) is done). fsync happens under neither
-// lock: flushes are serialized by flushMu, which the append path never
-// waits for. Lock order: appendMu, then flushMu, then mu.
+// retention are serialized by appendMu; reads never take it. An append
+// publishes with atomics after its write(2) (index entries, then the
+// segment size, then the log end offset), so it never waits for a reader.
+// Readers take mu shared while they locate bytes (index lookups and a few
+// header reads), which only structural changes wait for: roll, truncation,
+// retention and Close take mu exclusively for their short switch-over.
+// fsync happens under neither lock: flushes are serialized by flushMu,
+// which the append path never waits for. Lock order: appendMu, then
+// flushMu, then mu.
 type Log struct {
 	dir     string
 	logger  *slog.Logger
@@ -219,7 +222,7 @@ func (l *Log) Size() int64 {
 	defer l.mu.RUnlock()
 	var n int64
 	for _, s := range l.segments {
-		n += s.size
+		n += s.size.Load()
 	}
 	return n
 }

@@ -148,7 +148,7 @@ func (l *Log) appendLocked(records []byte, opts AppendOptions) (res AppendResult
 			}
 			active = s
 		}
-		pos := active.size
+		pos := active.size.Load()
 		if _, err := active.log.WriteAt(run, pos); err != nil {
 			return res, rolled, fmt.Errorf("append to %s: %w", active.log.Name(), err)
 		}
@@ -156,14 +156,13 @@ func (l *Log) appendLocked(records []byte, opts AppendOptions) (res AppendResult
 		if pos == 0 {
 			active.rollingTs, active.rollingTsLoaded = runMaxTs, true
 		}
-		l.mu.Lock()
-		err := active.indexAppendedLocked(run, pos, interval)
-		active.size = pos + int64(len(run))
-		l.leo.Store(runLast + 1)
-		l.mu.Unlock()
-		if err != nil {
+		// Publish without the lock readers take: index entries, then the
+		// size that makes the bytes readable, then the log end offset.
+		if err := active.indexAppended(run, pos, interval); err != nil {
 			return res, rolled, err
 		}
+		active.size.Store(pos + int64(len(run)))
+		l.leo.Store(runLast + 1)
 		data = data[len(run):]
 	}
 	res.LogEndOffset = l.leo.Load()
@@ -295,10 +294,11 @@ func (l *Log) shouldRoll(s *segment, cfg LogConfig, now, size, maxTs, lastOffset
 	if !s.offIdx.canAppendOffset(lastOffset) {
 		return true
 	}
-	if s.size == 0 {
+	cur := s.size.Load()
+	if cur == 0 {
 		return false
 	}
-	return s.size > int64(cfg.SegmentBytes)-size ||
+	return cur > int64(cfg.SegmentBytes)-size ||
 		s.timeWaitedForRoll(now, maxTs) > cfg.SegmentMs-s.jitterMs ||
 		s.offIdx.isFull() || s.timeIdx.isFull()
 }
@@ -329,7 +329,7 @@ func (l *Log) Roll() error {
 func (l *Log) rollLocked(expectedNext int64, cfg LogConfig, now int64) (*segment, error) {
 	newBase := max(expectedNext, l.leo.Load())
 	active := l.segments[len(l.segments)-1]
-	if active.base == newBase && active.size == 0 {
+	if active.base == newBase && active.size.Load() == 0 {
 		return active, nil
 	}
 	if active.base >= newBase {
@@ -350,25 +350,7 @@ func (l *Log) rollLocked(expectedNext int64, cfg LogConfig, now int64) (*segment
 	return s, nil
 }
 
-// finishSegment is Kafka's onBecomeInactiveSegment: the final time index
-// entry (under mu, as readers look at the index), then trimmed files. The
-// caller holds the append lock and then drops the resident indexes with
-// deactivateLocked.
-func (l *Log) finishSegment(s *segment) error {
-	if s.offIdx.mem == nil {
-		return nil
-	}
-	l.mu.Lock()
-	err := s.timeIdx.maybeAppend(s.maxTs, s.offsetOfMaxTs, true)
-	l.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	if err := s.offIdx.trim(); err != nil {
-		return err
-	}
-	if err := s.timeIdx.trim(); err != nil {
-		return err
-	}
-	return s.trimLog()
-}
+// finishSegment is segment.becomeInactive for a live log: the caller
+// holds the append lock and then drops the resident indexes with
+// deactivateLocked under mu.
+func (l *Log) finishSegment(s *segment) error { return s.becomeInactive() }

@@ -29,11 +29,8 @@ func (l *Log) FlushDue(now time.Time) bool {
 func (l *Log) UnflushedMessages() int64 { return l.leo.Load() - l.recoveryPoint.Load() }
 
 type flushJob struct {
-	s       *segment
-	offMem  []byte
-	offN    int
-	timeMem []byte
-	timeN   int
+	s         *segment
+	off, time idxView
 }
 
 // flushTo is FlushUpTo; force also syncs the active segment and the
@@ -60,12 +57,12 @@ func (l *Log) flushTo(offset int64, force bool) error {
 		if s.base >= offset && !(force && i == len(l.segments)-1) {
 			break
 		}
-		jobs = append(jobs, flushJob{s, s.offIdx.mem, s.offIdx.n, s.timeIdx.mem, s.timeIdx.n})
+		jobs = append(jobs, flushJob{s, s.offIdx.index.view(), s.timeIdx.index.view()})
 	}
 	l.mu.RUnlock()
 
 	for _, j := range jobs {
-		if err := j.s.syncFiles(j.offMem, j.offN, j.timeMem, j.timeN); err != nil {
+		if err := j.s.syncFiles(j.off, j.time); err != nil {
 			if j.s.deleted.Load() {
 				continue // retention removed it meanwhile; nothing left to make durable
 			}

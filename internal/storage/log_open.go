@@ -193,7 +193,7 @@ func (ld *loader) load() error {
 	// Only the last segment stays active (resident, preallocated indexes);
 	// recovered earlier ones are trimmed like rolled segments.
 	for _, s := range ld.segs[:len(ld.segs)-1] {
-		if s.offIdx.mem != nil {
+		if s.offIdx.resident() {
 			if err := s.becomeInactive(); err != nil {
 				return err
 			}
@@ -281,7 +281,8 @@ func (ld *loader) recoverSegment(i int, tr *txnRebuilder) (cut bool, err error) 
 	if err := s.activate(ld.cfg); err != nil {
 		return false, err
 	}
-	s.maxTs, s.offsetOfMaxTs, s.bytesSinceIndex = -1, s.base, 0
+	s.setMaxTimestamp(-1, s.base)
+	s.bytesSinceIndex = 0
 	s.rollingTs, s.rollingTsLoaded = -1, false
 
 	if ld.buf == nil {
@@ -329,7 +330,7 @@ func (ld *loader) recoverSegment(i int, tr *txnRebuilder) (cut bool, err error) 
 			stopReason = fmt.Errorf("%w: offset %d does not fit segment %d", record.ErrCorrupt, b.LastOffset(), s.base)
 			break
 		}
-		if err := s.indexAppendedLocked(b, valid, interval); err != nil {
+		if err := s.indexAppended(b, valid, interval); err != nil {
 			return false, err
 		}
 		if e := b.PartitionLeaderEpoch(); e >= 0 {
@@ -360,7 +361,8 @@ func (ld *loader) recoverSegment(i int, tr *txnRebuilder) (cut bool, err error) 
 			return false, fmt.Errorf("truncate %s: %w", s.log.Name(), err)
 		}
 	}
-	s.size, s.fileSize = valid, valid
+	s.size.Store(valid)
+	s.fileSize = valid
 	if err := s.timeIdx.maybeAppend(s.maxTs, s.offsetOfMaxTs, true); err != nil {
 		return false, err
 	}

@@ -45,7 +45,8 @@ type ReadResult struct {
 // maxBytes (Kafka's minOneMessage); without it such a read is empty. An
 // offset below the log start offset or above the log end offset is
 // ErrOffsetOutOfRange; the log end offset itself reads as empty. Safe for
-// concurrent use; it never waits for an append's write or an fsync.
+// concurrent use; it never waits for an append or an fsync (only for a
+// roll, truncation or retention switching segments).
 func (l *Log) Read(offset int64, maxBytes int, upTo int64, minOneBatch bool) (ReadResult, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -68,7 +69,8 @@ func (l *Log) Read(offset int64, maxBytes int, upTo int64, minOneBatch bool) (Re
 	}
 	for i := max(l.floorSegmentLocked(offset), 0); i < len(l.segments); i++ {
 		s := l.segments[i]
-		r := newHeaderReader(s.log, s.size)
+		size := s.size.Load()
+		r := newHeaderReader(s.log, size)
 		pos, h, found, err := s.findBatch(r, offset)
 		if err != nil || !found {
 			r.release()
@@ -86,7 +88,7 @@ func (l *Log) Read(offset int64, maxBytes int, upTo int64, minOneBatch bool) (Re
 			r.release()
 			return res, nil
 		}
-		end, err := s.extendRead(r, pos, pos+firstSize, min(pos+limit, s.size), upTo)
+		end, err := s.extendRead(r, pos, pos+firstSize, min(pos+limit, size), upTo)
 		r.release()
 		if err != nil {
 			return res, err
@@ -111,11 +113,12 @@ func (s *segment) extendRead(r *headerReader, start, end, bound, upTo int64) (in
 	// below bound; every batch up to and including an indexed offset below
 	// upTo ends before upTo. A position satisfying both is a safe place to
 	// resume walking.
-	_, byPos, err := s.offIdx.lookupByPosition(bound)
+	v := s.offIdx.view()
+	_, byPos, err := v.lookupByPosition(bound)
 	if err != nil {
 		return 0, err
 	}
-	_, byOff, err := s.offIdx.lookup(upTo - 1)
+	_, byOff, err := v.lookup(upTo - 1)
 	if err != nil {
 		return 0, err
 	}
@@ -236,7 +239,7 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset, timestamp int64, leaderEpoch
 		return -1, -1, -1, false, nil
 	}
 	for _, s := range l.segments {
-		if s.size > 0 && s.largestTimestamp() >= ts {
+		if s.size.Load() > 0 && s.largestTimestamp() >= ts {
 			return s.findOffsetByTimestamp(ts, start)
 		}
 	}
@@ -246,35 +249,38 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset, timestamp int64, leaderEpoch
 // maxTimestampOffsetLocked is KIP-734's MAX_TIMESTAMP lookup.
 func (l *Log) maxTimestampOffsetLocked() (offset, timestamp int64, leaderEpoch int32, found bool, err error) {
 	var best *segment
+	bestTs, bestOff := int64(-1), int64(0)
 	for _, s := range l.segments {
-		if s.size > 0 && (best == nil || s.maxTs > best.maxTs) {
-			best = s
+		ts, off := s.maxTimestamp()
+		if s.size.Load() > 0 && (best == nil || ts > bestTs) {
+			best, bestTs, bestOff = s, ts, off
 		}
 	}
-	if best == nil || best.maxTs < 0 {
+	if best == nil || bestTs < 0 {
 		return -1, -1, -1, false, nil
 	}
-	_, pos, err := best.offIdx.lookup(best.offsetOfMaxTs)
+	_, pos, err := best.offIdx.view().lookup(bestOff)
 	if err != nil {
 		return -1, -1, -1, false, err
 	}
-	r := newHeaderReader(best.log, best.size)
+	size := best.size.Load()
+	r := newHeaderReader(best.log, size)
 	defer r.release()
-	for pos < best.size {
+	for pos < size {
 		h, err := r.at(pos)
 		if err != nil {
 			return -1, -1, -1, false, err
 		}
-		if h.MaxTimestamp() == best.maxTs {
+		if h.MaxTimestamp() == bestTs {
 			b, _, err := best.readBatch(pos, h, nil)
 			if err != nil {
 				return -1, -1, -1, false, err
 			}
-			off, ok, err := firstRecordWithTimestamp(b, best.maxTs)
+			off, ok, err := firstRecordWithTimestamp(b, bestTs)
 			if err != nil || !ok {
 				return -1, -1, -1, false, err
 			}
-			return off, best.maxTs, epochOrUndefined(b.PartitionLeaderEpoch()), true, nil
+			return off, bestTs, epochOrUndefined(b.PartitionLeaderEpoch()), true, nil
 		}
 		pos += batchSize(h)
 	}
@@ -285,18 +291,19 @@ func (l *Log) maxTimestampOffsetLocked() (offset, timestamp int64, leaderEpoch i
 // first record at or after startingOffset whose timestamp is >= ts. The
 // caller holds Log.mu.
 func (s *segment) findOffsetByTimestamp(ts, startingOffset int64) (offset, timestamp int64, leaderEpoch int32, found bool, err error) {
-	_, indexed, err := s.timeIdx.lookup(ts)
+	_, indexed, err := s.timeIdx.view().lookup(ts)
 	if err != nil {
 		return -1, -1, -1, false, err
 	}
-	_, pos, err := s.offIdx.lookup(max(indexed, startingOffset))
+	_, pos, err := s.offIdx.view().lookup(max(indexed, startingOffset))
 	if err != nil {
 		return -1, -1, -1, false, err
 	}
-	r := newHeaderReader(s.log, s.size)
+	size := s.size.Load()
+	r := newHeaderReader(s.log, size)
 	defer r.release()
 	var buf []byte
-	for pos < s.size {
+	for pos < size {
 		h, err := r.at(pos)
 		if err != nil {
 			return -1, -1, -1, false, err

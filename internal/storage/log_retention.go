@@ -73,8 +73,8 @@ func (l *Log) DeleteOldSegments() (int, error) {
 		if size := l.Size(); size >= cfg.RetentionBytes {
 			diff := size - cfg.RetentionBytes
 			err = run(func(s, _ *segment) bool {
-				if diff-s.size >= 0 {
-					diff -= s.size
+				if size := s.size.Load(); diff-size >= 0 {
+					diff -= size
 					return true
 				}
 				return false
@@ -120,7 +120,7 @@ func (l *Log) deleteSegmentsLocked(pred func(s, next *segment) bool) (n int, rol
 			next = l.segments[i+1]
 			upper = next.base
 		}
-		lastAndEmpty := next == nil && s.size == 0
+		lastAndEmpty := next == nil && s.size.Load() == 0
 		if !(hw >= upper && pred(s, next)) || lastAndEmpty {
 			break
 		}
@@ -150,7 +150,7 @@ func (l *Log) deleteSegmentsLocked(pred func(s, next *segment) bool) (n int, rol
 		err = l.epochs.persist()
 	}
 	for _, s := range deletable {
-		l.logger.Info("deleting segment", "base", s.base, "size", s.size, "logStartOffset", l.logStart.Load())
+		l.logger.Info("deleting segment", "base", s.base, "size", s.size.Load(), "logStartOffset", l.logStart.Load())
 	}
 	return len(deletable), rolled, errors.Join(err, l.removeSegments(deletable))
 }

@@ -253,8 +253,8 @@ func TestRollBySize(t *testing.T) {
 	}
 	l.mu.RLock()
 	for i, s := range l.segments {
-		if s.size > int64(cfg.SegmentBytes) {
-			t.Errorf("segment %d is %d bytes", s.base, s.size)
+		if s.size.Load() > int64(cfg.SegmentBytes) {
+			t.Errorf("segment %d is %d bytes", s.base, s.size.Load())
 		}
 		if i > 0 {
 			prev := l.segments[i-1]
@@ -262,7 +262,7 @@ func TestRollBySize(t *testing.T) {
 			if next != s.base {
 				t.Errorf("segment %d follows one ending at %d", s.base, next)
 			}
-			if st, _ := os.Stat(prev.offIdx.path); st.Size() != int64(prev.offIdx.n*offsetEntrySize) {
+			if st, _ := os.Stat(prev.offIdx.path); st.Size() != int64(prev.offIdx.count()*offsetEntrySize) {
 				t.Errorf("rolled segment %d index not trimmed", prev.base)
 			}
 		}
@@ -410,7 +410,7 @@ func TestReadRules(t *testing.T) {
 	var segs [][]record.Batch
 	l.mu.RLock()
 	for _, s := range l.segments {
-		buf := make([]byte, s.size)
+		buf := make([]byte, s.size.Load())
 		s.log.ReadAt(buf, 0)
 		var seg []record.Batch
 		record.Batches(buf, func(b record.Batch) error { seg = append(seg, b); return nil })
@@ -860,8 +860,8 @@ func TestPreallocation(t *testing.T) {
 	l.mu.RLock()
 	first := l.segments[0]
 	l.mu.RUnlock()
-	if got := size(bases[0], logSuffix); got != first.size {
-		t.Fatalf("rolled .log is %d bytes, holds %d", got, first.size)
+	if got := size(bases[0], logSuffix); got != first.size.Load() {
+		t.Fatalf("rolled .log is %d bytes, holds %d", got, first.size.Load())
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)

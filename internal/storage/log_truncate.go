@@ -71,9 +71,10 @@ func (l *Log) TruncateTo(offset int64) error {
 // the append and flush locks and mu for writing.
 func (l *Log) truncateSegmentLocked(s *segment, offset int64) (int64, error) {
 	cfg := l.config()
-	r := newHeaderReader(s.log, s.size)
+	size := s.size.Load()
+	r := newHeaderReader(s.log, size)
 	pos, h, found, err := s.findBatch(r, offset)
-	newSize, newEnd := s.size, offset
+	newSize, newEnd := size, offset
 	if err == nil && found {
 		newSize = pos
 		newEnd = min(offset, h.BaseOffset())
@@ -97,7 +98,7 @@ func (l *Log) truncateSegmentLocked(s *segment, offset int64) (int64, error) {
 		}
 		s.fileSize = newSize
 	}
-	s.size = newSize
+	s.size.Store(newSize)
 	if err := s.activate(cfg); err != nil {
 		return 0, err
 	}
@@ -116,26 +117,28 @@ func (l *Log) truncateSegmentLocked(s *segment, offset int64) (int64, error) {
 // truncation: the time index's last entry, then a scan of the batches
 // after its position for anything later.
 func (s *segment) recomputeMaxTimestampLocked() error {
-	s.maxTs, s.offsetOfMaxTs = s.timeIdx.lastTs, s.timeIdx.lastOff
-	if s.timeIdx.n == 0 {
-		s.maxTs, s.offsetOfMaxTs = -1, s.base
+	maxTs, offOfMax := s.timeIdx.lastTs, s.timeIdx.lastOff
+	if s.timeIdx.count() == 0 {
+		maxTs, offOfMax = -1, s.base
 	}
-	_, pos, err := s.offIdx.lookup(s.offsetOfMaxTs)
+	_, pos, err := s.offIdx.view().lookup(offOfMax)
 	if err != nil {
 		return err
 	}
-	r := newHeaderReader(s.log, s.size)
+	size := s.size.Load()
+	r := newHeaderReader(s.log, size)
 	defer r.release()
-	for pos < s.size {
+	for pos < size {
 		h, err := r.at(pos)
 		if err != nil {
 			return err
 		}
-		if h.MaxTimestamp() > s.maxTs {
-			s.maxTs, s.offsetOfMaxTs = h.MaxTimestamp(), h.LastOffset()
+		if h.MaxTimestamp() > maxTs {
+			maxTs, offOfMax = h.MaxTimestamp(), h.LastOffset()
 		}
 		pos += batchSize(h)
 	}
+	s.setMaxTimestamp(maxTs, offOfMax)
 	return nil
 }
 

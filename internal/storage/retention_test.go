@@ -332,7 +332,7 @@ func TestRetention(t *testing.T) {
 			e := env{l: l, clk: clk}
 			l.mu.RLock()
 			for _, s := range l.segments {
-				e.sizes = append(e.sizes, s.size)
+				e.sizes = append(e.sizes, s.size.Load())
 			}
 			l.mu.RUnlock()
 			if tc.prep != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/samsa-streaming/samsa/internal/record"
@@ -47,10 +48,12 @@ func parseSegmentFileName(name string) (base int64, suffix string, ok bool) {
 
 // segment is one segment of a partition log: the .log file of whole
 // batches and its three indexes. Its methods are called by the owning Log,
-// which provides the locking: fields marked "guarded by Log.mu" are
-// changed only under the Log's write lock and read under its read lock;
-// fields marked "appender" belong to whoever holds the Log's append lock
-// (or to Open, which owns the segment exclusively).
+// which provides the locking: fields marked "appender" belong to whoever
+// holds the Log's append lock (or to Open, which owns the segment
+// exclusively). size is published atomically by the appender after the
+// bytes are written, so readers never look past whole batches; maxTs and
+// offsetOfMaxTs are written by the appender under tsMu and read by others
+// under it.
 type segment struct {
 	base    int64
 	dir     string
@@ -59,9 +62,11 @@ type segment struct {
 	timeIdx *timeIndex
 	txnIdx  *txnIndex
 
-	size          int64 // guarded by Log.mu: bytes of whole, published batches
-	maxTs         int64 // guarded by Log.mu: largest batch max timestamp, -1 if none
-	offsetOfMaxTs int64 // guarded by Log.mu: last offset of the batch carrying maxTs
+	size atomic.Int64 // bytes of whole, published batches
+
+	tsMu          sync.Mutex
+	maxTs         int64 // guarded by tsMu (the appender may read it without): largest batch max timestamp, -1 if none
+	offsetOfMaxTs int64 // guarded by tsMu (likewise): last offset of the batch carrying maxTs
 
 	fileSize        int64  // appender: physical length of .log (above size when preallocated)
 	bytesSinceIndex int64  // appender: log bytes appended since the last offset index entry
@@ -162,8 +167,9 @@ func openSegment(dir string, base int64, nowMs int64, cfg LogConfig) (s *segment
 	if err != nil {
 		return nil, nil, err
 	}
-	s.size, s.fileSize = st.Size(), st.Size()
-	if s.size > int64(^uint32(0)>>1) {
+	s.size.Store(st.Size())
+	s.fileSize = st.Size()
+	if st.Size() > int64(^uint32(0)>>1) {
 		return nil, nil, fmt.Errorf("%w: %s is larger than 2 GiB", ErrCorruptSegment, s.log.Name())
 	}
 	note := func(e error) {
@@ -192,7 +198,7 @@ func openSegment(dir string, base int64, nowMs int64, cfg LogConfig) (s *segment
 	if needRebuild == nil {
 		note(s.sanityCheck())
 	}
-	if needRebuild == nil && s.timeIdx.n > 0 {
+	if needRebuild == nil && s.timeIdx.count() > 0 {
 		s.maxTs, s.offsetOfMaxTs = s.timeIdx.lastTs, s.timeIdx.lastOff
 	}
 	return s, needRebuild, nil
@@ -204,15 +210,17 @@ func openSegment(dir string, base int64, nowMs int64, cfg LogConfig) (s *segment
 // ordered at its ends and point inside the segment's offset range. It
 // costs a few small preads, never a scan.
 func (s *segment) sanityCheck() error {
-	if n := s.offIdx.n; n > 0 {
-		off, pos, err := s.offIdx.entry(n - 1)
+	size := s.size.Load()
+	ov, tv := s.offIdx.view(), s.timeIdx.view()
+	if n := ov.n; n > 0 {
+		off, pos, err := ov.entry(n - 1)
 		if err != nil {
 			return err
 		}
-		if off < s.base || pos < 0 || pos >= s.size {
-			return fmt.Errorf("%w: %s: last entry (%d, %d) outside the segment (base %d, %d bytes)", ErrCorruptIndex, s.offIdx.path, off, pos, s.base, s.size)
+		if off < s.base || pos < 0 || pos >= size {
+			return fmt.Errorf("%w: %s: last entry (%d, %d) outside the segment (base %d, %d bytes)", ErrCorruptIndex, s.offIdx.path, off, pos, s.base, size)
 		}
-		r := newHeaderReader(s.log, s.size)
+		r := newHeaderReader(s.log, size)
 		h, err := r.at(pos)
 		ok := err == nil && h.LastOffset() == off
 		r.release()
@@ -220,7 +228,7 @@ func (s *segment) sanityCheck() error {
 			return fmt.Errorf("%w: %s: last entry (%d, %d) does not point at the batch ending at %d", ErrCorruptIndex, s.offIdx.path, off, pos, off)
 		}
 		if n > 1 {
-			o0, p0, err := s.offIdx.entry(0)
+			o0, p0, err := ov.entry(0)
 			if err != nil {
 				return err
 			}
@@ -229,8 +237,8 @@ func (s *segment) sanityCheck() error {
 			}
 		}
 	}
-	if n := s.timeIdx.n; n > 0 {
-		ts0, off0, err := s.timeIdx.entry(0)
+	if n := tv.n; n > 0 {
+		ts0, off0, err := tv.entry(0)
 		if err != nil {
 			return err
 		}
@@ -238,7 +246,7 @@ func (s *segment) sanityCheck() error {
 		if off < s.base || off0 < s.base || ts < ts0 || off < off0 || (n > 1 && ts == ts0) || ts < 0 {
 			return fmt.Errorf("%w: %s: entries (%d, %d) .. (%d, %d) out of order", ErrCorruptIndex, s.timeIdx.path, ts0, off0, ts, off)
 		}
-		if s.size == 0 {
+		if size == 0 {
 			return fmt.Errorf("%w: %s has entries for an empty segment", ErrCorruptIndex, s.timeIdx.path)
 		}
 	}
@@ -265,13 +273,14 @@ func (s *segment) readBatch(pos int64, h record.Batch, buf []byte) (record.Batch
 // findBatch returns the position and header of the first batch whose last
 // offset is >= offset, scanning forward from the offset index's entry for
 // it, or found=false if the segment has no such batch. The caller holds
-// Log.mu (read or write) and passes a headerReader bounded by s.size.
+// Log.mu (shared or exclusive) or is the appender, and passes a
+// headerReader bounded by a size it loaded.
 func (s *segment) findBatch(r *headerReader, offset int64) (pos int64, h record.Batch, found bool, err error) {
-	_, pos, err = s.offIdx.lookup(offset)
+	_, pos, err = s.offIdx.view().lookup(offset)
 	if err != nil {
 		return 0, nil, false, err
 	}
-	for pos < s.size {
+	for pos < r.limit {
 		h, err = r.at(pos)
 		if err != nil {
 			return 0, nil, false, err
@@ -290,15 +299,16 @@ func (s *segment) findBatch(r *headerReader, offset int64) (pos int64, h record.
 func (s *segment) nextOffset() (int64, error) {
 	next := s.base
 	pos := int64(0)
-	if n := s.offIdx.n; n > 0 {
+	size := s.size.Load()
+	if v := s.offIdx.view(); v.n > 0 {
 		var err error
-		if _, pos, err = s.offIdx.entry(n - 1); err != nil {
+		if _, pos, err = v.entry(v.n - 1); err != nil {
 			return 0, err
 		}
 	}
-	r := newHeaderReader(s.log, s.size)
+	r := newHeaderReader(s.log, size)
 	defer r.release()
-	for pos < s.size {
+	for pos < size {
 		h, err := r.at(pos)
 		if err != nil {
 			return 0, err
@@ -317,14 +327,15 @@ func (s *segment) nextOffset() (int64, error) {
 func (s *segment) scanTail() (next int64, err error) {
 	next = s.base
 	pos := int64(0)
-	if n := s.offIdx.n; n > 0 {
-		if _, pos, err = s.offIdx.entry(n - 1); err != nil {
+	size := s.size.Load()
+	if v := s.offIdx.view(); v.n > 0 {
+		if _, pos, err = v.entry(v.n - 1); err != nil {
 			return 0, err
 		}
 	}
-	r := newHeaderReader(s.log, s.size)
+	r := newHeaderReader(s.log, size)
 	defer r.release()
-	for pos < s.size {
+	for pos < size {
 		h, err := r.at(pos)
 		if err != nil {
 			return 0, err
@@ -345,10 +356,11 @@ func (s *segment) loadRollingTs() {
 		return
 	}
 	s.rollingTsLoaded = true
-	if s.size == 0 {
+	size := s.size.Load()
+	if size == 0 {
 		return
 	}
-	r := newHeaderReader(s.log, s.size)
+	r := newHeaderReader(s.log, size)
 	defer r.release()
 	if h, err := r.at(0); err == nil {
 		s.rollingTs = h.MaxTimestamp()
@@ -368,12 +380,27 @@ func (s *segment) timeWaitedForRoll(nowMs, messageTs int64) int64 {
 	return nowMs - s.createdMs
 }
 
+// maxTimestamp returns the largest batch max timestamp and the last
+// offset of the batch carrying it.
+func (s *segment) maxTimestamp() (ts, offset int64) {
+	s.tsMu.Lock()
+	defer s.tsMu.Unlock()
+	return s.maxTs, s.offsetOfMaxTs
+}
+
+// setMaxTimestamp is the appender's (or recovery's) update of both.
+func (s *segment) setMaxTimestamp(ts, offset int64) {
+	s.tsMu.Lock()
+	s.maxTs, s.offsetOfMaxTs = ts, offset
+	s.tsMu.Unlock()
+}
+
 // largestTimestamp is what retention.ms compares: the largest record
 // timestamp, or the file's modification time when no batch has one
-// (Kafka's LogSegment.largestTimestamp). The caller holds Log.mu.
+// (Kafka's LogSegment.largestTimestamp).
 func (s *segment) largestTimestamp() int64 {
-	if s.maxTs >= 0 {
-		return s.maxTs
+	if ts, _ := s.maxTimestamp(); ts >= 0 {
+		return ts
 	}
 	st, err := s.log.Stat()
 	if err != nil {
@@ -382,19 +409,24 @@ func (s *segment) largestTimestamp() int64 {
 	return st.ModTime().UnixMilli()
 }
 
-// indexAppendedLocked folds the batches of data, just written at pos,
-// into the segment's max timestamp and indexes, adding an offset index
-// entry (and a time index entry) whenever more than index.interval.bytes
-// have been appended since the last one. Index entries are skipped, never
-// failed, when an index is full: a sparser index is still correct. The
-// caller holds Log.mu for writing and the append lock; data holds only
-// whole, validated batches.
-func (s *segment) indexAppendedLocked(data []byte, pos int64, interval int64) error {
+// indexAppended folds the batches of data, just written at pos, into the
+// segment's max timestamp and indexes, adding an offset index entry (and
+// a time index entry) whenever more than index.interval.bytes have been
+// appended since the last one. Index entries are skipped, never failed,
+// when an index is full: a sparser index is still correct. Appender only
+// (or recovery); data holds only whole, validated batches.
+func (s *segment) indexAppended(data []byte, pos int64, interval int64) error {
+	maxTs, offOfMax := s.maxTs, s.offsetOfMaxTs
+	defer func() {
+		if maxTs != s.maxTs || offOfMax != s.offsetOfMaxTs {
+			s.setMaxTimestamp(maxTs, offOfMax)
+		}
+	}()
 	for len(data) > 0 {
 		b := record.Batch(data[:record.Batch(data).Size()])
 		size := int64(len(b))
-		if ts := b.MaxTimestamp(); ts > s.maxTs {
-			s.maxTs, s.offsetOfMaxTs = ts, b.LastOffset()
+		if ts := b.MaxTimestamp(); ts > maxTs {
+			maxTs, offOfMax = ts, b.LastOffset()
 		}
 		if s.bytesSinceIndex > interval {
 			if !s.offIdx.isFull() {
@@ -403,7 +435,7 @@ func (s *segment) indexAppendedLocked(data []byte, pos int64, interval int64) er
 				}
 			}
 			if !s.timeIdx.isFull() {
-				if err := s.timeIdx.maybeAppend(s.maxTs, s.offsetOfMaxTs, false); err != nil {
+				if err := s.timeIdx.maybeAppend(maxTs, offOfMax, false); err != nil {
 					return err
 				}
 			}
@@ -417,12 +449,12 @@ func (s *segment) indexAppendedLocked(data []byte, pos int64, interval int64) er
 }
 
 // becomeInactive finishes a segment that stops being the active one (roll
-// or close): record its max timestamp in the time index (using the
-// reserved slot), trim both indexes and the .log to their real sizes.
-// The caller holds the append lock; it then calls deactivateLocked under
-// Log.mu to drop the resident index copies.
+// or close; Kafka's onBecomeInactiveSegment): record its max timestamp in
+// the time index (using the reserved slot), trim both indexes and the .log
+// to their real sizes. The caller holds the append lock; it then calls
+// deactivateLocked under Log.mu to drop the resident index copies.
 func (s *segment) becomeInactive() error {
-	if s.offIdx.mem == nil {
+	if !s.offIdx.resident() {
 		return nil // already inactive
 	}
 	if err := s.timeIdx.maybeAppend(s.maxTs, s.offsetOfMaxTs, true); err != nil {
@@ -439,11 +471,11 @@ func (s *segment) becomeInactive() error {
 
 // trimLog cuts preallocated space off the .log file.
 func (s *segment) trimLog() error {
-	if s.fileSize > s.size {
-		if err := s.log.Truncate(s.size); err != nil {
+	if size := s.size.Load(); s.fileSize > size {
+		if err := s.log.Truncate(size); err != nil {
 			return fmt.Errorf("trim %s: %w", s.log.Name(), err)
 		}
-		s.fileSize = s.size
+		s.fileSize = size
 	}
 	return nil
 }
@@ -472,12 +504,12 @@ func (s *segment) activate(cfg LogConfig) error {
 }
 
 // syncFiles fsyncs the log and index files, first writing back index
-// entries (snapshots of mem and n taken by the caller under Log.mu).
-func (s *segment) syncFiles(offMem []byte, offN int, timeMem []byte, timeN int) error {
-	if err := s.offIdx.writeBack(offMem, offN); err != nil {
+// entries (views taken by the caller under Log.mu).
+func (s *segment) syncFiles(off, tim idxView) error {
+	if err := s.offIdx.writeBack(off); err != nil {
 		return err
 	}
-	if err := s.timeIdx.writeBack(timeMem, timeN); err != nil {
+	if err := s.timeIdx.writeBack(tim); err != nil {
 		return err
 	}
 	if err := s.log.Sync(); err != nil {

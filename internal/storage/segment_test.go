@@ -46,13 +46,13 @@ func fillSegment(t *testing.T, s *segment, count int, interval int64) []record.B
 	for i := 0; i < count; i++ {
 		b := makeBatch(t, 3, 1000+int64(i)*10, 50, byte(i))
 		b.SetBaseOffset(next)
-		if _, err := s.log.WriteAt(b, s.size); err != nil {
+		if _, err := s.log.WriteAt(b, s.size.Load()); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.indexAppendedLocked(b, s.size, interval); err != nil {
+		if err := s.indexAppended(b, s.size.Load(), interval); err != nil {
 			t.Fatal(err)
 		}
-		s.size += int64(len(b))
+		s.size.Add(int64(len(b)))
 		next = b.NextOffset()
 		out = append(out, b)
 	}
@@ -67,11 +67,11 @@ func TestSegmentFindBatchActiveAndInactive(t *testing.T) {
 		t.Fatal(err)
 	}
 	batches := fillSegment(t, s, 40, 300)
-	if s.offIdx.n < 5 {
-		t.Fatalf("only %d index entries for %d bytes", s.offIdx.n, s.size)
+	if s.offIdx.count() < 5 {
+		t.Fatalf("only %d index entries for %d bytes", s.offIdx.count(), s.size.Load())
 	}
 	check := func(state string) {
-		r := newHeaderReader(s.log, s.size)
+		r := newHeaderReader(s.log, s.size.Load())
 		defer r.release()
 		pos := int64(0)
 		for _, b := range batches {
@@ -97,8 +97,8 @@ func TestSegmentFindBatchActiveAndInactive(t *testing.T) {
 	}
 	s.deactivateLocked()
 	check("inactive")
-	if st, _ := os.Stat(s.offIdx.path); st.Size() != int64(s.offIdx.n*offsetEntrySize) {
-		t.Fatalf("index not trimmed: %d bytes for %d entries", st.Size(), s.offIdx.n)
+	if st, _ := os.Stat(s.offIdx.path); st.Size() != int64(s.offIdx.count()*offsetEntrySize) {
+		t.Fatalf("index not trimmed: %d bytes for %d entries", st.Size(), s.offIdx.count())
 	}
 	wantMax := batches[len(batches)-1].MaxTimestamp()
 	if s.timeIdx.lastTs != wantMax || s.timeIdx.lastOff != batches[len(batches)-1].LastOffset() {

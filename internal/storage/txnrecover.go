@@ -103,8 +103,9 @@ func findTxnStartIn(segs []*segment, pid, candidate int64) (int64, error) {
 	for i := len(segs) - 1; i >= 0; i-- {
 		s := segs[i]
 		batches = batches[:0]
-		r := newHeaderReader(s.log, s.size)
-		for pos := int64(0); pos < s.size; {
+		size := s.size.Load()
+		r := newHeaderReader(s.log, size)
+		for pos := int64(0); pos < size; {
 			h, err := r.at(pos)
 			if err != nil {
 				r.release()
