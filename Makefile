@@ -29,3 +29,20 @@ bench:
 
 clean:
 	rm -rf bin
+
+.PHONY: compat bench-e2e
+
+# compat: Samsa against clients from other ecosystems (kcat, kafka-python,
+# confluent-kafka-python, KafkaJS), each producing and consuming back 10,000
+# records on a freshly started `samsa serve`. Installs the clients itself
+# (apt-get, npm ci); see compat/run.sh. CI runs it after `make test`.
+compat:
+	bash compat/run.sh
+
+# bench-e2e: the same produce/consume workload against `samsa serve` and
+# against franz-go's in-memory kfake broker, side by side (bench/ is its own
+# module so that kfake never enters the product's go.mod). Figures and the
+# command line are recorded in docs/performance.md ("End to end").
+BENCH_E2E_FLAGS ?=
+bench-e2e:
+	cd bench && $(GO) run . $(BENCH_E2E_FLAGS)
