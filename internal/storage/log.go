@@ -194,16 +194,21 @@ func (l *Log) LastFlushTime() time.Time { return time.UnixMilli(l.lastFlushMs.Lo
 // end], and returns the value set. A single node sets it to the log end
 // offset after each append; the replica layer does so once the ISR has
 // the data.
+//
+// It takes no lock: a truncation racing with it lowers the log end offset
+// first, and the loop below re-clamps until the stored value is within
+// the bounds it saw after storing.
 func (l *Log) SetHighWatermark(hw int64) int64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.setHighWatermarkLocked(hw)
-}
-
-func (l *Log) setHighWatermarkLocked(hw int64) int64 {
-	hw = max(min(hw, l.leo.Load()), l.logStart.Load())
-	l.hw.Store(hw)
-	return hw
+	for {
+		old := l.hw.Load()
+		v := max(min(hw, l.leo.Load()), l.logStart.Load())
+		if !l.hw.CompareAndSwap(old, v) {
+			continue
+		}
+		if v <= l.leo.Load() {
+			return v
+		}
+	}
 }
 
 // SetLastStableOffset records the first offset of the earliest open
