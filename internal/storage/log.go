@@ -286,9 +286,9 @@ func (l *Log) checkOpenLocked() error {
 	return nil
 }
 
-// Close flushes everything, trims the active segment's indexes and
-// preallocated space, closes every file and runs any deletions still
-// pending on the log's own timers. The log is unusable afterwards; a
+// Close trims the active segment's indexes and preallocated space, flushes
+// everything, closes every file and runs any deletions still pending on
+// the log's own timers. The log is unusable afterwards; a
 // ReadResult obtained earlier can no longer be copied.
 func (l *Log) Close() error {
 	l.appendMu.Lock()
@@ -299,13 +299,16 @@ func (l *Log) Close() error {
 	if closed {
 		return ErrLogClosed
 	}
-	err := l.flushTo(l.leo.Load(), true)
+	// Finish the active segment first (final time index entry, trimmed
+	// files) so that the flush makes the trimmed state durable: the
+	// clean-shutdown marker written after Close vouches for it.
+	err := l.finishSegment(l.segments[len(l.segments)-1])
+	if e := l.flushTo(l.leo.Load(), true); err == nil {
+		err = e
+	}
 	l.stopBackground()
 	l.flushMu.Lock()
 	l.mu.Lock()
-	if e := l.activeLocked().becomeInactive(); e != nil && err == nil {
-		err = e
-	}
 	for _, s := range l.segments {
 		if e := s.close(); e != nil && err == nil {
 			err = e

@@ -906,3 +906,36 @@ func TestOpenKeepsFewDescriptors(t *testing.T) {
 		t.Fatalf("%d descriptors after reading %d segments", got, segs)
 	}
 }
+
+func TestRollJitter(t *testing.T) {
+	cfg := DefaultLogConfig()
+	cfg.SegmentMs = 1000
+	cfg.SegmentJitterMs = 5000 // capped at segment.ms
+	for i := 0; i < 200; i++ {
+		if j := rollJitter(cfg); j < 0 || j >= cfg.SegmentMs {
+			t.Fatalf("jitter %d outside [0, %d)", j, cfg.SegmentMs)
+		}
+	}
+	cfg.SegmentJitterMs = 0
+	if j := rollJitter(cfg); j != 0 {
+		t.Fatalf("jitter %d without segment.jitter.ms", j)
+	}
+	// The drawn jitter brings the roll forward.
+	clk := newTestClock()
+	cfg.SegmentJitterMs = 500
+	l := newTestLog(t, cfg, clk)
+	l.appendMu.Lock()
+	l.segments[0].jitterMs = 300
+	l.appendMu.Unlock()
+	mustAppend(t, l, makeBatchTs(t, clk.Ms()))
+	clk.Advance(700 * time.Millisecond)
+	mustAppend(t, l, makeBatchTs(t, clk.Ms()))
+	if l.NumSegments() != 1 {
+		t.Fatal("rolled at 700ms with a 300ms jitter (needs > 700)")
+	}
+	clk.Advance(time.Millisecond)
+	mustAppend(t, l, makeBatchTs(t, clk.Ms()))
+	if l.NumSegments() != 2 {
+		t.Fatal("no roll at 701ms with a 300ms jitter")
+	}
+}
