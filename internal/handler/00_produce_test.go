@@ -390,3 +390,29 @@ func TestProduceNotLeader(t *testing.T) {
 		t.Fatalf("current leader %+v", p.CurrentLeader)
 	}
 }
+
+// Every served version appends and answers with the fields it carries.
+func TestProduceEveryVersion(t *testing.T) {
+	b := startBroker(t)
+	b.createTopic(t, "v", 1, nil)
+	maxV := kmsg.NewPtrProduceRequest().MaxVersion()
+	next := int64(0)
+	for v := int16(produceMinServedVersion); v <= maxV; v++ {
+		req := produceReq(v, -1, "v", map[int32][]byte{0: plainBatch(t, "a", "b")})
+		if v >= 13 {
+			req.Topics[0].TopicID = b.Publisher.Image().Topic("v").ID
+		}
+		resp := b.raw(t, req).(*kmsg.ProduceResponse)
+		p := producePartition(t, resp, 0, 0)
+		if p.ErrorCode != 0 || p.BaseOffset != next || p.LogAppendTime != -1 {
+			t.Fatalf("v%d: %v base %d append time %d", v, kerr.ErrorForCode(p.ErrorCode), p.BaseOffset, p.LogAppendTime)
+		}
+		if v >= 5 && p.LogStartOffset != 0 {
+			t.Fatalf("v%d: log start offset %d", v, p.LogStartOffset)
+		}
+		if v < 13 && resp.Topics[0].Topic != "v" {
+			t.Fatalf("v%d: topic %q", v, resp.Topics[0].Topic)
+		}
+		next += 2
+	}
+}
