@@ -116,8 +116,9 @@ func serveProduce(h *Handler, c *Context, req *kmsg.ProduceRequest) {
 				t.records, t.code = validateProduceRecords(v, rp.Records)
 			}
 			if t.code == 0 && isInternalTopic(topic) && c.ClientID() != adminClientID {
+				// Kafka's "Cannot append to internal topic" travels in its
+				// logs only: the response's error_message stays null.
 				t.code, t.records = kerr.InvalidTopicException.Code, nil
-				t.msg = "Cannot append to internal topic " + name
 			}
 			if t.code == 0 && record.Batch(t.records).Attributes().Transactional() {
 				// No transaction coordinator yet: the partition cannot

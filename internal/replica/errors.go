@@ -74,6 +74,9 @@ var (
 	// partition was not removed first). Kafka: INCONSISTENT_TOPIC_ID.
 	ErrInconsistentTopicID = errors.New("replica: inconsistent topic id")
 
+	// ErrInvalidConfig: a Config the Manager cannot work with.
+	ErrInvalidConfig = errors.New("replica: invalid config")
+
 	// ErrClosed: the manager is shut down. A broker that is stopping
 	// stops leading; the handler answers NOT_LEADER_OR_FOLLOWER so that
 	// clients look for the partition elsewhere.

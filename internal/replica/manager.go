@@ -76,7 +76,7 @@ type Manager struct {
 // NewManager returns a Manager with no partitions.
 func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Logs == nil {
-		return nil, errors.New("replica: Config.Logs is nil")
+		return nil, fmt.Errorf("%w: Config.Logs is nil", ErrInvalidConfig)
 	}
 	log := cfg.Logger
 	if log == nil {

@@ -262,3 +262,9 @@ func TestConcurrentProduceAndLongPoll(t *testing.T) {
 		}
 	}
 }
+
+func TestNewManagerNeedsLogs(t *testing.T) {
+	if _, err := NewManager(Config{NodeID: 1}); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("no logs: %v", err)
+	}
+}
