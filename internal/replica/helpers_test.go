@@ -15,7 +15,7 @@ import (
 // purgatory clock: nothing parked expires until the test advances it, so
 // tests assert orderings, never durations.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	m     *Manager
 	logs  *storage.Manager
 	clock *purgatory.ManualClock
@@ -24,7 +24,7 @@ type env struct {
 
 const testNode int32 = 1
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	logs, err := storage.NewManager(storage.ManagerConfig{Dirs: []string{t.TempDir()}})
 	if err != nil {
@@ -82,12 +82,12 @@ func (e *env) expire(d time.Duration) {
 }
 
 // batch builds one producer batch of n records with values of size bytes.
-func batch(t *testing.T, n, size int) []byte {
+func batch(t testing.TB, n, size int) []byte {
 	t.Helper()
 	return batchAt(t, n, size, time.Now().UnixMilli(), record.CodecNone)
 }
 
-func batchAt(t *testing.T, n, size int, ts int64, codec record.Codec) []byte {
+func batchAt(t testing.TB, n, size int, ts int64, codec record.Codec) []byte {
 	t.Helper()
 	opts := record.DefaultBuilderOptions()
 	opts.Codec = codec
@@ -153,7 +153,7 @@ func fp(tp TopicPartition, offset int64) FetchPartition {
 // mustRecv returns what ch holds now; the operation must already have
 // been answered (answers are sent before the call that caused them
 // returns, so this is an ordering assertion, not a timing one).
-func mustRecv[T any](t *testing.T, ch chan T) T {
+func mustRecv[T any](t testing.TB, ch chan T) T {
 	t.Helper()
 	select {
 	case v := <-ch:
@@ -166,7 +166,7 @@ func mustRecv[T any](t *testing.T, ch chan T) T {
 }
 
 // mustWait asserts that ch holds nothing yet: the operation is parked.
-func mustWait[T any](t *testing.T, ch chan T) {
+func mustWait[T any](t testing.TB, ch chan T) {
 	t.Helper()
 	select {
 	case v := <-ch:
