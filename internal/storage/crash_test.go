@@ -1,3 +1,5 @@
+//go:build unix
+
 package storage
 
 // Crash tests: a child process (this test binary, re-executed with
