@@ -13,6 +13,7 @@ import (
 
 	"github.com/samsa-streaming/samsa/internal/fetchsession"
 	"github.com/samsa-streaming/samsa/internal/metadata"
+	"github.com/samsa-streaming/samsa/internal/network"
 	"github.com/samsa-streaming/samsa/internal/replica"
 	"github.com/samsa-streaming/samsa/internal/storage"
 )
@@ -259,17 +260,24 @@ func setFetchRecords(p *fetchRespPartition, rr storage.ReadResult) {
 // sendFetch encodes resp and completes the request with it.
 func (h *Handler) sendFetch(c *Context, resp *fetchResp) {
 	out, err := encodeFetchResponse(resp, nil)
-	if err == nil {
-		err = c.Req.Respond(out)
-		if err == nil {
-			return
-		}
-		out.Done()
+	if err != nil {
+		h.log.Warn("fetch response not encoded", "err", err, "client", c.ClientID())
+		_ = c.Req.CloseConnection()
+		return
 	}
-	// Only a response over 2 GiB (impossible under fetch.max.bytes
-	// and the segment size) or a closed connection get here.
-	h.log.Warn("fetch response not sent", "err", err, "client", c.ClientID())
-	_ = c.Req.CloseConnection()
+	switch err := c.Req.Respond(out); {
+	case err == nil:
+	case errors.Is(err, network.ErrConnectionClosed):
+		// The client went away while the fetch was parked; the
+		// network layer dropped the response and called its Done.
+		h.log.Debug("fetch response dropped: connection closed", "client", c.ClientID())
+	default:
+		// Only a response over 2 GiB gets here, which fetch.max.bytes
+		// and the segment size rule out; it was not taken.
+		out.Done()
+		h.log.Warn("fetch response not sent", "err", err, "client", c.ClientID())
+		_ = c.Req.CloseConnection()
+	}
 }
 
 // respondFetchError answers a request that cannot be served at all as

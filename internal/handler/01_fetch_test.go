@@ -730,3 +730,89 @@ func TestFetchWithKafkaGo(t *testing.T) {
 		}
 	}
 }
+
+func TestFetchParkedWhenClientLeaves(t *testing.T) {
+	b := startBroker(t)
+	b.createTopic(t, "t", 1, nil)
+	c := b.dial(t)
+	req := newFetch(12, "t", metadata.UUID{}, fetchPart{0, 0, -1, 0})
+	req.MaxWaitMillis, req.MinBytes = 30000, 1
+	c.send(req)
+	_ = c.conn.Close()
+	// The append completes the parked fetch for a connection that is
+	// gone: the response is dropped and the broker carries on.
+	appendValues(t, b, "t", 0, "x")
+	resp := fetchOn(t, b.dial(t), newFetch(12, "t", metadata.UUID{}, fetchPart{0, 0, -1, 0}))
+	if got := fetchValues(t, onlyPartition(t, resp)); !slices.Equal(got, []string{"x"}) {
+		t.Fatalf("values %v", got)
+	}
+}
+
+// FuzzFetchRequest sends Fetch requests drawn from the fuzz input (any
+// version, topics by name or ID known or not, partitions, offsets, epochs,
+// limits, isolation levels, replica ids, session ids and epochs, forgotten
+// topics) to a broker with a topic holding data: every one must be
+// answered with a response that decodes at its version, on a connection
+// that stays open. (Requests are built, not decoded from the raw input:
+// kmsg spends seconds decoding some tiny inputs with huge tag counts.)
+func FuzzFetchRequest(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte{0, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+	f.Add(bytes.Repeat([]byte{3, 1, 4, 1, 5, 9, 2, 6}, 12))
+	f.Add(bytes.Repeat([]byte{0xff, 0, 0x80, 7}, 30))
+	f.Fuzz(func(t *testing.T, shape []byte) {
+		g := &bytesGen{b: shape}
+		b := startBroker(t)
+		tid := b.createTopic(t, "t", 2, nil)
+		appendValues(t, b, "t", 0, "a", "b")
+		appendValues(t, b, "t", 1, "c")
+		c := b.dial(t)
+		maxV := kmsg.NewPtrFetchRequest().MaxVersion()
+		v := int16(fetchMinVersion + g.intn(int(maxV-fetchMinVersion)+1))
+		var sessionID, epoch int32 = 0, pick[int32](g, -1, 0, 0, 1, 5)
+		for range 1 + g.intn(3) {
+			req := kmsg.NewPtrFetchRequest()
+			req.Version = v
+			req.ReplicaID = pick[int32](g, -1, -1, -1, 1, 2, -2)
+			req.ReplicaState.ID = req.ReplicaID
+			req.MaxWaitMillis = pick[int32](g, 0, 0, 5, -1)
+			req.MinBytes = pick[int32](g, 0, 1, 1<<20, -1)
+			req.MaxBytes = pick[int32](g, 1<<20, 0, 1, 100, -5)
+			req.IsolationLevel = pick[int8](g, 0, 1, 0, 1, 2)
+			req.SessionID, req.SessionEpoch = pick(g, sessionID, sessionID, 0, 12345), epoch
+			for range g.intn(4) {
+				name, id := pick(g, "t", "t", "nope", ""), pick(g, tid, tid, metadata.UUID{}, metadata.UUID{9})
+				var parts []fetchPart
+				for range g.intn(4) {
+					parts = append(parts, fetchPart{
+						partition: pick[int32](g, 0, 1, 0, 2, -1),
+						offset:    pick[int64](g, 0, 1, 2, 3, -1, 1<<40),
+						epoch:     pick[int32](g, -1, -1, 0, 1, 7),
+						maxBytes:  pick[int32](g, 1<<20, 1, 0, -1),
+					})
+				}
+				addFetchTopic(req, name, id, parts...)
+			}
+			for range g.intn(2) {
+				ft := kmsg.NewFetchRequestForgottenTopic()
+				ft.Topic, ft.TopicID = pick(g, "t", "x"), pick(g, tid, metadata.UUID{4})
+				ft.Partitions = []int32{pick[int32](g, 0, 1, 5)}
+				req.ForgottenTopics = append(req.ForgottenTopics, ft)
+			}
+			c.send(req)
+			resp, err := c.tryRecv(10 * time.Second)
+			if err != nil {
+				t.Fatalf("v%d %+v: %v", v, req, err)
+			}
+			r := resp.(*kmsg.FetchResponse)
+			switch {
+			case v >= 7 && r.SessionID != 0:
+				sessionID, epoch = r.SessionID, 1
+			case v >= 7 && r.ErrorCode == 0 && req.SessionEpoch > 0:
+				epoch = fetchsession.NextEpoch(epoch)
+			default:
+				sessionID, epoch = 0, pick[int32](g, -1, 0)
+			}
+		}
+	})
+}
