@@ -167,11 +167,22 @@ func serveFetch(h *Handler, c *Context, req *kmsg.FetchRequest) {
 	h.deps.Replicas.FetchMessages(params, reads, finish)
 }
 
-// completeFetch builds the response once the replica manager answered
-// (on this goroutine or the purgatory's): the partitions read, then the
-// ones that failed before, filtered by the fetch session.
+// completeFetch answers the request once the replica manager answered
+// (on this goroutine or the purgatory's).
 func (h *Handler) completeFetch(c *Context, sctx *fetchsession.Context, readItems []fetchItem, results []replica.FetchResult, failed []fetchItem) {
-	v := c.Version()
+	listener := ""
+	if c.Req.Conn != nil {
+		listener = c.Req.Conn.Listener()
+	}
+	resp := h.buildFetchResponse(c.Version(), listener, c.ClientID(), sctx, readItems, results, failed)
+	h.sendFetch(c, resp)
+}
+
+// buildFetchResponse builds the response of version v: the partitions
+// read (results, for readItems), then the ones that failed before the
+// read, filtered by the fetch session. listener is the request's, for the
+// leader endpoints of KIP-951.
+func (h *Handler) buildFetchResponse(v int16, listener, clientID string, sctx *fetchsession.Context, readItems []fetchItem, results []replica.FetchResult, failed []fetchItem) *fetchResp {
 	image := h.metadataImage()
 	parts := make([]fetchRespPartition, 0, len(results)+len(failed))
 	items := make([]fetchItem, 0, len(results)+len(failed))
@@ -195,7 +206,7 @@ func (h *Handler) completeFetch(c *Context, sctx *fetchsession.Context, readItem
 		} else if v >= 16 && (p.errorCode == kerr.NotLeaderForPartition.Code || p.errorCode == kerr.FencedLeaderEpoch.Code) {
 			// KIP-951: tell the client where the leader went.
 			var node *fetchRespNode
-			p.currentLeader, node = h.currentLeader(c, image, item.tp.Topic, item.tp.Partition)
+			p.currentLeader, node = currentLeader(image, listener, item.tp.Topic, item.tp.Partition)
 			if node != nil && !containsNode(nodes, node.id) {
 				nodes = append(nodes, *node)
 			}
@@ -225,11 +236,10 @@ func (h *Handler) completeFetch(c *Context, sctx *fetchsession.Context, readItem
 	sessionID, include, err := sctx.Complete(sres)
 	resp := &fetchResp{version: v, sessionID: sessionID, nodes: nodes}
 	if err != nil {
-		h.log.Info("fetch session error at completion", "err", err, "client", c.ClientID())
+		h.log.Info("fetch session error at completion", "err", err, "client", clientID)
 		resp.errorCode = fetchSessionErrorCode(err)
 		resp.nodes = nil
-		h.sendFetch(c, resp)
-		return
+		return resp
 	}
 	// Consecutive partitions of one topic share a topic entry, as
 	// Kafka's FetchResponse.of groups them.
@@ -244,7 +254,7 @@ func (h *Handler) completeFetch(c *Context, sctx *fetchsession.Context, readItem
 		t := &resp.topics[len(resp.topics)-1]
 		t.parts = append(t.parts, parts[i])
 	}
-	h.sendFetch(c, resp)
+	return resp
 }
 
 // setFetchRecords points p's records at the read's file range.
@@ -322,20 +332,20 @@ func fetchSessionErrorCode(err error) int16 {
 }
 
 // currentLeader returns the partition's leader and epoch as the image has
-// them, and the leader's endpoint on the request's listener (nil if it has
-// none), for KIP-951's current_leader and node_endpoints.
-func (h *Handler) currentLeader(c *Context, image *metadata.Image, topic string, partition int32) (leaderIDEpoch, *fetchRespNode) {
+// them, and the leader's endpoint on listener (nil if it has none), for
+// KIP-951's current_leader and node_endpoints.
+func currentLeader(image *metadata.Image, listener, topic string, partition int32) (leaderIDEpoch, *fetchRespNode) {
 	p, ok := image.Partition(topic, partition)
 	if !ok || p.Leader < 0 {
 		return noCurrentLeader, nil
 	}
 	le := leaderIDEpoch{leaderID: p.Leader, leaderEpoch: p.LeaderEpoch}
 	b := image.Broker(p.Leader)
-	if b == nil || c.Req.Conn == nil {
+	if b == nil {
 		return le, nil
 	}
 	for _, ep := range b.Endpoints {
-		if ep.Listener == c.Req.Conn.Listener() {
+		if ep.Listener == listener {
 			n := &fetchRespNode{id: b.ID, host: ep.Host, port: int32(ep.Port)}
 			if b.Rack != "" {
 				rack := b.Rack

@@ -816,3 +816,128 @@ func FuzzFetchRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestFetchBuildResponse checks how the replica's answers become a
+// response, including what a single-node test broker never produces:
+// aborted transactions, diverging epochs, and KIP-951's leader hints with
+// the leader's endpoint on the request's listener.
+func TestFetchBuildResponse(t *testing.T) {
+	tid := metadata.UUID{0x42}
+	img, _, err := metadata.EmptyImage().Apply(metadata.Batch{Offset: 1, Records: []metadata.Record{
+		metadata.RegisterBrokerRecord{BrokerID: 2, Epoch: 1, Rack: "r1", Endpoints: []metadata.Endpoint{
+			{Listener: "INTERNAL", Host: "b2-internal", Port: 9094},
+			{Listener: "PLAINTEXT", Host: "b2", Port: 9093},
+		}},
+		metadata.TopicRecord{Name: "t", TopicID: tid},
+		metadata.PartitionRecord{PartitionID: 0, TopicID: tid, Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: 1, LeaderEpoch: 5},
+		metadata.PartitionRecord{PartitionID: 1, TopicID: tid, Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: 2, LeaderEpoch: 5},
+		metadata.PartitionRecord{PartitionID: 2, TopicID: tid, Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: 2, LeaderEpoch: 5},
+		metadata.PartitionRecord{PartitionID: 3, TopicID: tid, Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: 1, LeaderEpoch: 5},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(Deps{NodeID: 1, Metadata: func() *metadata.Image { return img }})
+	file, _ := fetchTestFile(t)
+	tp := func(p int32) fetchsession.TopicPartition {
+		return fetchsession.TopicPartition{TopicID: tid, Topic: "t", Partition: p}
+	}
+	rtp := func(p int32) replica.TopicPartition { return replica.TopicPartition{Topic: "t", Partition: p} }
+	items := []fetchItem{{tp: tp(0)}, {tp: tp(1)}, {tp: tp(2)}, {tp: tp(3)}}
+	results := []replica.FetchResult{
+		{TP: rtp(0), HighWatermark: 20, LastStableOffset: 9, LogStartOffset: 1, DivergingEpoch: -1, DivergingEndOffset: -1,
+			Records:     storage.ReadResult{File: file, Position: 100, Size: 300},
+			AbortedTxns: []storage.AbortedTxn{{ProducerID: 7, FirstOffset: 3, LastOffset: 8}}},
+		{TP: rtp(1), Err: fmt.Errorf("wrapped: %w", replica.ErrNotLeader), HighWatermark: -1, LastStableOffset: -1, LogStartOffset: -1},
+		{TP: rtp(2), Err: replica.ErrUnknownTopicOrPartition, HighWatermark: -1, LastStableOffset: -1, LogStartOffset: -1},
+		{TP: rtp(3), HighWatermark: 50, LastStableOffset: 50, LogStartOffset: 0, DivergingEpoch: 3, DivergingEndOffset: 42},
+	}
+	failed := []fetchItem{{tp: fetchsession.TopicPartition{TopicID: metadata.UUID{9}, Partition: 0}, code: kerr.UnknownTopicID.Code}}
+
+	for _, v := range []int16{15, 16, 18} {
+		sctx := fetchsession.New(fetchsession.Config{}).NewContext(fetchsession.Request{Version: v, Epoch: fetchsession.FinalEpoch})
+		resp := h.buildFetchResponse(v, "PLAINTEXT", "test", sctx, items, results, failed)
+		checkFetchEncoding(t, resp)
+		if len(resp.topics) != 2 || len(resp.topics[0].parts) != 4 || resp.topics[1].id != (metadata.UUID{9}) {
+			t.Fatalf("v%d: topics %+v", v, resp.topics)
+		}
+		ps := resp.topics[0].parts
+		if p := ps[0]; p.errorCode != 0 || p.file != file || p.filePos != 100 || p.fileSize != 300 ||
+			p.highWatermark != 20 || p.lastStableOffset != 9 || p.logStartOffset != 1 ||
+			!slices.Equal(p.aborted, []abortedTxn{{producerID: 7, firstOffset: 3}}) {
+			t.Fatalf("v%d: partition 0 %+v", v, p)
+		}
+		if p := ps[3]; p.divergingEpoch != (epochEndOffset{3, 42}) || p.file != nil {
+			t.Fatalf("v%d: partition 3 %+v", v, p)
+		}
+		// Not hosted here but in the image: NOT_LEADER_OR_FOLLOWER.
+		for _, p := range ps[1:3] {
+			if p.errorCode != kerr.NotLeaderForPartition.Code || p.highWatermark != -1 || p.aborted != nil {
+				t.Fatalf("v%d: partition %d %+v", v, p.index, p)
+			}
+			wantLeader := noCurrentLeader
+			if v >= 16 {
+				wantLeader = leaderIDEpoch{2, 5}
+			}
+			if p.currentLeader != wantLeader {
+				t.Fatalf("v%d: partition %d leader %+v", v, p.index, p.currentLeader)
+			}
+		}
+		if v < 16 && len(resp.nodes) != 0 {
+			t.Fatalf("v%d: nodes %+v", v, resp.nodes)
+		}
+		if v >= 16 && (len(resp.nodes) != 1 || resp.nodes[0].id != 2 || resp.nodes[0].host != "b2" || resp.nodes[0].port != 9093 ||
+			resp.nodes[0].rack == nil || *resp.nodes[0].rack != "r1") {
+			t.Fatalf("v%d: nodes %+v", v, resp.nodes)
+		}
+		if f := resp.topics[1].parts[0]; f.errorCode != kerr.UnknownTopicID.Code {
+			t.Fatalf("v%d: failed partition %+v", v, f)
+		}
+	}
+
+	// A session leaves out what did not change.
+	cache := fetchsession.New(fetchsession.Config{})
+	var sid int32
+	for epoch := int32(0); epoch < 2; epoch++ {
+		sctx := cache.NewContext(fetchsession.Request{Version: 18, SessionID: sid, Epoch: epoch,
+			Partitions: []fetchsession.Partition{{TopicPartition: tp(0)}, {TopicPartition: tp(1)}, {TopicPartition: tp(2)}, {TopicPartition: tp(3)}, {TopicPartition: failed[0].tp}}})
+		resp := h.buildFetchResponse(18, "PLAINTEXT", "test", sctx, items, results, failed)
+		sid = resp.sessionID
+		var got []int32
+		for _, tp := range resp.topics {
+			for _, p := range tp.parts {
+				got = append(got, p.index)
+			}
+		}
+		// Full, then incremental: records, errors, a diverging epoch
+		// and an error again, all of which are always sent.
+		want := []int32{0, 1, 2, 3, 0}
+		if sid == 0 || !slices.Equal(got, want) {
+			t.Fatalf("epoch %d: session %d partitions %v", epoch, sid, got)
+		}
+	}
+	quiet := slices.Clone(results)
+	quiet[0].Records, quiet[3].DivergingEpoch = storage.ReadResult{}, -1
+	quiet[1], quiet[2] = quiet[3], quiet[3]
+	quiet[1].TP, quiet[2].TP = rtp(1), rtp(2)
+	for epoch := int32(2); epoch < 4; epoch++ {
+		sctx := cache.NewContext(fetchsession.Request{Version: 18, SessionID: sid, Epoch: epoch})
+		resp := h.buildFetchResponse(18, "PLAINTEXT", "test", sctx, items, quiet, nil)
+		var got []int32
+		for _, tp := range resp.topics {
+			for _, p := range tp.parts {
+				got = append(got, p.index)
+			}
+		}
+		// First the changes (partitions 1 and 2 recovered, 3's
+		// diverging epoch is gone but its answer is as before), then
+		// nothing.
+		want := []int32{1, 2}
+		if epoch == 3 {
+			want = nil
+		}
+		if resp.errorCode != 0 || !slices.Equal(got, want) {
+			t.Fatalf("epoch %d: error %d partitions %v, want %v", epoch, resp.errorCode, got, want)
+		}
+	}
+}
