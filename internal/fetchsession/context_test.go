@@ -461,3 +461,31 @@ func TestConcurrentSessions(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// BenchmarkIncrementalFetch is one incremental fetch of a consumer's
+// session of 1000 partitions, 10 of which have new data.
+func BenchmarkIncrementalFetch(b *testing.B) {
+	c := New(Config{})
+	var parts []Partition
+	for i := range 1000 {
+		parts = append(parts, part("topic", int32(i), 0))
+	}
+	ctx := c.NewContext(Request{Version: 12, Epoch: InitialEpoch, Partitions: parts})
+	sid, _, _ := ctx.Complete(results(ctx, 5))
+	epoch := int32(1)
+	res := make([]Result, 1000)
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx := c.NewContext(Request{Version: 12, SessionID: sid, Epoch: epoch})
+		for i, p := range ctx.Partitions() {
+			res[i] = quiet(p.TopicPartition, 5)
+			if i < 10 {
+				res[i].RecordsSize = 1000
+			}
+		}
+		if _, _, err := ctx.Complete(res); err != nil {
+			b.Fatal(err)
+		}
+		epoch = NextEpoch(epoch)
+	}
+}

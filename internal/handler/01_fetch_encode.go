@@ -336,9 +336,9 @@ func encodeFetchPartition(e *fetchEncoder, p *fetchRespPartition, v int16) {
 	}
 }
 
-// fetchBufPool recycles the byte buffers of Fetch responses: a consumer
-// polling in a loop needs one per response, sized like the last.
-var fetchBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+// fetchEncoders recycles encoders (their byte buffer and piece list): a
+// consumer polling in a loop needs one per response, sized like the last.
+var fetchEncoders = sync.Pool{New: func() any { return &fetchEncoder{buf: make([]byte, 0, 4096)} }}
 
 // maxPooledFetchBuf keeps a rare huge response (thousands of partitions)
 // from pinning its buffer in the pool.
@@ -350,9 +350,9 @@ const maxPooledFetchBuf = 1 << 20
 // or files. An error (a file range the network layer refuses) leaves
 // nothing to release but release itself, which the caller still owns.
 func encodeFetchResponse(r *fetchResp, release func()) (*network.Response, error) {
-	bp := fetchBufPool.Get().(*[]byte)
-	e := fetchEncoder{buf: (*bp)[:0]}
-	r.encode(&e)
+	e := fetchEncoders.Get().(*fetchEncoder)
+	e.buf, e.mark, e.pieces, e.size = e.buf[:0], 0, e.pieces[:0], 0
+	r.encode(e)
 	e.flush()
 	resp := &network.Response{}
 	for _, pc := range e.pieces {
@@ -361,15 +361,16 @@ func encodeFetchResponse(r *fetchResp, release func()) (*network.Response, error
 			continue
 		}
 		if err := resp.AppendFile(pc.file, pc.pos, pc.n); err != nil {
-			fetchBufPool.Put(bp)
+			fetchEncoders.Put(e)
 			return nil, fmt.Errorf("fetch response: %w", err)
 		}
 	}
-	final := e.buf
+	// The pieces are in resp now; the encoder's buffer stays in use
+	// until the response is written.
+	clear(e.pieces)
 	resp.Done = func() {
-		if cap(final) <= maxPooledFetchBuf {
-			*bp = final[:0]
-			fetchBufPool.Put(bp)
+		if cap(e.buf) <= maxPooledFetchBuf {
+			fetchEncoders.Put(e)
 		}
 		if release != nil {
 			release()
