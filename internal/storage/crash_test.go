@@ -28,6 +28,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -58,6 +59,9 @@ type crashChildParams struct {
 	SegmentBytes int32
 	MaxBytes     int // stop appending after this many bytes and wait to be killed
 	MaxUnflushed int // appends between flushes: 1..MaxUnflushed
+	// AnnounceRolls makes the child print "P" right before an append
+	// that will roll the segment, so the parent can kill it mid-roll.
+	AnnounceRolls bool
 }
 
 // init turns the test binary into the crash child when the parent asks
@@ -145,14 +149,30 @@ func crashChild(spec string) int {
 		return fail("GetOrCreate", err)
 	}
 	out := os.Stdout
+	// The active segment's size, to foresee rolls (no preallocation: the
+	// file holds just the data).
+	bases := l.SegmentBaseOffsets()
+	activeBase := bases[len(bases)-1]
+	var active int64
+	if st, err := os.Stat(filepath.Join(l.Dir(), segmentFileName(activeBase, logSuffix))); err == nil {
+		active = st.Size()
+	}
 	fmt.Fprintf(out, "R %d\n", l.LogEndOffset())
 	rng := rand.New(rand.NewPCG(uint64(p.Seed), uint64(p.Epoch)))
 	written := 0
 	untilFlush := 1 + rng.IntN(p.MaxUnflushed)
 	for written < p.MaxBytes {
 		b := crashBatch(p.Seed, l.LogEndOffset())
+		if p.AnnounceRolls && active+int64(len(b)) > int64(p.SegmentBytes) {
+			fmt.Fprintln(out, "P")
+		}
 		if _, err := l.Append(b, AppendOptions{LeaderEpoch: p.Epoch, Origin: OriginClient}); err != nil {
 			return fail("Append", err)
+		}
+		if bases := l.SegmentBaseOffsets(); bases[len(bases)-1] != activeBase {
+			activeBase, active = bases[len(bases)-1], int64(len(b))
+		} else {
+			active += int64(len(b))
 		}
 		l.SetHighWatermark(l.LogEndOffset())
 		written += len(b)
@@ -181,9 +201,10 @@ type crashHarness struct {
 	leo   int64            // log end offset after the last recovery
 
 	// figures for the log
-	cycles, acks, readyKills, earlyKills, lateKills int
-	truncated, damaged                              int64
-	segments                                        int
+	cycles, acks, readyKills, earlyKills, lateKills, rollKills int
+	emptyActive                                                int // kills that left a just-rolled, empty segment
+	truncated, damaged                                         int64
+	segments                                                   int
 }
 
 func newCrashHarness(t *testing.T, seed int64) *crashHarness {
@@ -192,19 +213,24 @@ func newCrashHarness(t *testing.T, seed int64) *crashHarness {
 
 // killPlan says when to kill the child: after delay from its start, or
 // (if afterAcks > 0) delay after its afterAcks-th acknowledgement, or (if
-// afterReady) delay after it reported its recovered offset.
+// afterReady) delay after it reported its recovered offset, or (if
+// atRoll > 0) delay after it announced its atRoll-th segment roll.
 type killPlan struct {
 	delay      time.Duration
 	afterAcks  int
 	afterReady bool
+	atRoll     int
 }
 
 func (h *crashHarness) plan() killPlan {
-	switch r := h.rng.IntN(8); {
-	case r < 4:
+	switch r := h.rng.IntN(10); {
+	case r < 2:
+		h.rollKills++
+		return killPlan{atRoll: 1 + h.rng.IntN(3), delay: time.Duration(h.rng.IntN(400)) * time.Microsecond}
+	case r < 6:
 		h.lateKills++
 		return killPlan{afterAcks: 1 + h.rng.IntN(3), delay: time.Duration(h.rng.IntN(30_000)) * time.Microsecond}
-	case r < 6:
+	case r < 8:
 		h.readyKills++
 		return killPlan{afterReady: true, delay: time.Duration(h.rng.IntN(15_000)) * time.Microsecond}
 	default:
@@ -217,12 +243,13 @@ func (h *crashHarness) plan() killPlan {
 func (h *crashHarness) runChild(epoch int32, plan killPlan) {
 	t := h.t
 	segBytes := int32(128 << 10)
-	if h.rng.IntN(3) == 0 {
+	if plan.atRoll > 0 || h.rng.IntN(3) == 0 {
 		segBytes = int32(6<<10 + h.rng.IntN(10<<10)) // a roll every few batches
 	}
 	spec, _ := json.Marshal(crashChildParams{
 		Dir: h.dir, Seed: h.seed, Epoch: epoch, SegmentBytes: segBytes,
 		MaxBytes: 64<<10 + h.rng.IntN(512<<10), MaxUnflushed: 1 + h.rng.IntN(40),
+		AnnounceRolls: plan.atRoll > 0,
 	})
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), crashChildEnv+"="+string(spec))
@@ -245,11 +272,11 @@ func (h *crashHarness) runChild(epoch int32, plan killPlan) {
 	}()
 
 	var timer <-chan time.Time
-	if !plan.afterReady && plan.afterAcks == 0 {
+	if !plan.afterReady && plan.afterAcks == 0 && plan.atRoll == 0 {
 		timer = time.After(plan.delay)
 	}
 	watchdog := time.After(30 * time.Second)
-	acks := 0
+	acks, rolls := 0, 0
 	handle := func(line string) {
 		kind, arg, _ := strings.Cut(line, " ")
 		switch kind {
@@ -266,6 +293,10 @@ func (h *crashHarness) runChild(epoch int32, plan killPlan) {
 			h.acked = max(h.acked, n)
 			h.acks++
 			if acks++; acks == plan.afterAcks {
+				timer = time.After(plan.delay)
+			}
+		case "P":
+			if rolls++; rolls == plan.atRoll {
 				timer = time.After(plan.delay)
 			}
 		case "D":
@@ -301,6 +332,9 @@ wait:
 		t.Fatalf("epoch %d: child ended with %v, not SIGKILL; stderr:\n%s", epoch, err, stderr.String())
 	}
 	h.cycles++
+	if h.killedAfterRoll() {
+		h.emptyActive++
+	}
 }
 
 // verify recovers the log (through a Manager, like a broker) and checks
@@ -497,6 +531,29 @@ func (h *crashHarness) powerLoss() {
 
 var errStopScan = errors.New("stop")
 
+// killedAfterRoll reports whether the log's newest segment is empty while
+// older ones exist: the kill came between a roll and the first write to
+// the new segment.
+func (h *crashHarness) killedAfterRoll() bool {
+	entries, err := os.ReadDir(filepath.Join(h.dir, crashTP.String()))
+	if err != nil {
+		return false
+	}
+	var newest fs.DirEntry
+	n := 0
+	for _, e := range entries {
+		if _, suffix, ok := parseSegmentFileName(e.Name()); ok && suffix == logSuffix {
+			n++
+			newest = e // ReadDir sorts by name: base offsets in 20 digits
+		}
+	}
+	if n < 2 {
+		return false
+	}
+	info, err := newest.Info()
+	return err == nil && info.Size() == 0
+}
+
 // garble overwrites a random run of bytes within [from, to) of path with
 // random bytes (extending the file if the run passes its end).
 func garble(t *testing.T, rng *rand.Rand, path string, from, to int64) {
@@ -533,9 +590,9 @@ func runCrashCycles(t *testing.T, cycles int, powerLoss bool) {
 		}
 	}
 	t.Logf("%d kill/recover cycles in %v: %d acknowledgements, log end offset %d (%d offsets acknowledged) in %d segments, "+
-		"kills: %d after acks, %d right after start-up, %d at a random moment; %d torn bytes truncated by recovery, %d bytes damaged by simulated power loss",
+		"kills: %d after acks, %d at a segment roll (%d left a just-rolled empty segment), %d right after start-up, %d at a random moment; %d torn bytes truncated by recovery, %d bytes damaged by simulated power loss",
 		h.cycles, time.Since(start).Round(time.Millisecond), h.acks, h.leo, h.acked, h.segments,
-		h.lateKills, h.readyKills, h.earlyKills, h.truncated, h.damaged)
+		h.lateKills, h.rollKills, h.emptyActive, h.readyKills, h.earlyKills, h.truncated, h.damaged)
 	if h.acks == 0 || h.acked == 0 {
 		t.Fatal("no cycle acknowledged anything: the test tested nothing")
 	}
