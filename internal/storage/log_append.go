@@ -324,8 +324,8 @@ func (l *Log) Roll() error {
 // rollLocked makes a new active segment at max(expectedNext, log end
 // offset) and returns it (Kafka's LocalLog.roll), or returns the active
 // segment when it is empty and already based there. The old active
-// segment gets its final time index entry and is trimmed. The caller holds
-// the append lock.
+// segment gets its final time index entry and is trimmed (or, if empty,
+// is deleted). The caller holds the append lock.
 func (l *Log) rollLocked(expectedNext int64, cfg LogConfig, now int64) (*segment, error) {
 	newBase := max(expectedNext, l.leo.Load())
 	active := l.segments[len(l.segments)-1]
@@ -335,18 +335,34 @@ func (l *Log) rollLocked(expectedNext int64, cfg LogConfig, now int64) (*segment
 	if active.base >= newBase {
 		return nil, fmt.Errorf("storage: cannot roll to offset %d, active segment starts at %d", newBase, active.base)
 	}
-	if err := l.finishSegment(active); err != nil {
-		return nil, err
+	// An empty active segment is replaced rather than left behind (a
+	// replication append jumping past it): an empty segment followed by a
+	// higher base would read as lost data to recovery.
+	replace := active.size.Load() == 0
+	if !replace {
+		if err := l.finishSegment(active); err != nil {
+			return nil, err
+		}
 	}
 	s, err := createSegment(l.dir, newBase, cfg, now)
 	if err != nil {
 		return nil, fmt.Errorf("roll to offset %d: %w", newBase, err)
 	}
 	l.mu.Lock()
-	active.deactivateLocked()
-	l.segments = append(l.segments, s)
+	if replace {
+		l.segments[len(l.segments)-1] = s
+		active.deleted.Store(true)
+	} else {
+		active.deactivateLocked()
+		l.segments = append(l.segments, s)
+	}
 	l.mu.Unlock()
 	l.dirDirty.Store(true)
+	if replace {
+		if err := l.removeSegments([]*segment{active}); err != nil {
+			return s, err
+		}
+	}
 	return s, nil
 }
 

@@ -29,7 +29,9 @@ import (
 //   - without CleanShutdown, every segment from the one holding
 //     RecoveryPoint to the end is recovered: each batch is framed, its CRC
 //     and offsets checked, and the log truncated at the first torn or
-//     corrupt batch, with every later segment deleted;
+//     corrupt batch, with every later segment deleted; a segment that ends
+//     before the next one begins (its unflushed tail lost whole) also
+//     ends the log there, so the log stays a prefix of what was written;
 //   - with CleanShutdown nothing is scanned but the active segment's tail
 //     after its last index entry (to find the log end offset);
 //   - a log whose end is below LogStartOffset (its files were lost) is
@@ -150,7 +152,19 @@ func (ld *loader) load() error {
 		if err != nil {
 			return err
 		}
-		if cut && i < len(ld.segs)-1 {
+		if i == len(ld.segs)-1 {
+			continue
+		}
+		switch next := ld.next[ld.segs[i]]; {
+		case cut:
+			ld.dropFrom(i + 1)
+		case i >= runStart && next < ld.segs[i+1].base:
+			// The segment ends before the next one begins, above the
+			// recovery point: its unflushed tail was lost whole (power
+			// loss at a batch boundary). Later data would follow a hole,
+			// so it goes too and the log stays a prefix of what was
+			// written. (Kafka keeps the hole.)
+			l.logger.Warn("segment ends before the next one begins; dropping the later segments", "base", ld.segs[i].base, "end", next, "nextBase", ld.segs[i+1].base)
 			ld.dropFrom(i + 1)
 		}
 	}

@@ -675,3 +675,85 @@ func crcCovered(starts []int64, at int64) bool {
 	rel := at - starts[i]
 	return !(rel < 8 || rel >= 12 && rel < 16)
 }
+
+func TestRecoveryDropsSegmentsAfterALostTail(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t-0")
+	cfg := smallConfig()
+	l, want := buildLog(t, dir, cfg, 80)
+	bases := l.SegmentBaseOffsets()
+	crash(t, l)
+	// Power loss took segment 1's last batches, at a batch boundary: no
+	// torn bytes, just a segment ending before segment 2 begins.
+	var keep int
+	var size int64
+	for i, b := range want {
+		if b.BaseOffset() >= bases[1] && b.LastOffset() < bases[2]-5 {
+			size += int64(len(b))
+			keep = i + 1
+		}
+	}
+	if err := os.Truncate(segPath(dir, bases[1], logSuffix), size); err != nil {
+		t.Fatal(err)
+	}
+	l2 := openTestLog(t, dir, cfg, OpenOptions{RecoveryPoint: bases[1]})
+	defer l2.Close()
+	equalBatches(t, readAllBatches(t, l2), want[:keep])
+	if l2.LogEndOffset() != want[keep-1].NextOffset() || l2.NumSegments() != 2 {
+		t.Fatalf("LEO %d segments %v", l2.LogEndOffset(), l2.SegmentBaseOffsets())
+	}
+	if st := l2.LoadStats(); st.SegmentsDropped != len(bases)-2 || st.BytesTruncated != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestCleanReopenKeepsReplicationGap(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t-0")
+	cfg := DefaultLogConfig()
+	l := openTestLog(t, dir, cfg, OpenOptions{})
+	mk := func(base int64) []byte {
+		b := makeBatch(t, 2, 1000, 5, byte(base))
+		b.SetBaseOffset(base)
+		return b
+	}
+	if _, err := l.Append(mk(0), AppendOptions{Origin: OriginReplication}); err != nil {
+		t.Fatal(err)
+	}
+	far := int64(1<<31) + 100
+	if _, err := l.Append(mk(far), AppendOptions{Origin: OriginReplication}); err != nil {
+		t.Fatal(err)
+	}
+	want := readAllBatches(t, l)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = openTestLog(t, dir, cfg, OpenOptions{CleanShutdown: true})
+	defer l.Close()
+	equalBatches(t, readAllBatches(t, l), want)
+	if got := l.SegmentBaseOffsets(); len(got) != 2 || got[1] != far {
+		t.Fatalf("segments %v", got)
+	}
+}
+
+func TestRollReplacesEmptyActiveSegment(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t-0")
+	l := openTestLog(t, dir, DefaultLogConfig(), OpenOptions{})
+	defer l.Close()
+	far := int64(1<<31) + 100
+	b := makeBatch(t, 2, 1000, 5, 1)
+	b.SetBaseOffset(far)
+	if _, err := l.Append(b, AppendOptions{Origin: OriginReplication}); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.SegmentBaseOffsets(); len(got) != 1 || got[0] != far {
+		t.Fatalf("segments %v, want only %d", got, far)
+	}
+	if l.LogStartOffset() != 0 || l.LogEndOffset() != far+2 {
+		t.Fatalf("start %d end %d", l.LogStartOffset(), l.LogEndOffset())
+	}
+	if got := readAllBatches(t, l); len(got) != 1 {
+		t.Fatalf("read %d batches", len(got))
+	}
+	if fileExists(segPath(dir, 0, logSuffix)) {
+		t.Fatal("empty segment 0 left behind")
+	}
+}
