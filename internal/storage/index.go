@@ -47,7 +47,7 @@ const (
 // the appender (and to those structural changes). written and the file
 // handle are guarded by fileMu (the handle also has an atomic fast path).
 type index struct {
-	path      string // set at open and by renameTo (appender only)
+	path      string // guarded by fileMu after open
 	base      int64
 	entrySize int
 
@@ -166,7 +166,7 @@ func (v idxView) entryBytes(i int, buf []byte) ([]byte, error) {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, fmt.Errorf("read index entry %d of %s: %w", i, v.x.path, err)
+		return nil, fmt.Errorf("read index entry %d of %s: %w", i, f.Name(), err)
 	}
 	return buf[:es], nil
 }

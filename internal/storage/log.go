@@ -275,17 +275,6 @@ func (l *Log) floorSegmentLocked(offset int64) int {
 	return i - 1
 }
 
-func (l *Log) activeLocked() *segment { return l.segments[len(l.segments)-1] }
-
-// checkOpen returns ErrLogClosed after Close; the caller holds mu or
-// appendMu (closed only changes under both).
-func (l *Log) checkOpenLocked() error {
-	if l.closed {
-		return ErrLogClosed
-	}
-	return nil
-}
-
 // Close trims the active segment's indexes and preallocated space, flushes
 // everything, closes every file and runs any deletions still pending on
 // the log's own timers. The log is unusable afterwards; a
