@@ -100,7 +100,7 @@ type Manager struct {
 	sched  *deleteScheduler
 	stop   chan struct{}
 	wg     sync.WaitGroup // background goroutines
-	ops    sync.WaitGroup // GetOrCreate and Delete calls in flight; Close waits
+	ops    sync.WaitGroup // Open, GetOrCreate and Delete calls in flight; Close waits
 
 	mu      sync.Mutex
 	dirs    []*logDir                   // guarded by mu; set by Open, then read-only
@@ -623,11 +623,13 @@ func (m *Manager) Close() error {
 		return ErrManagerClosed
 	}
 	m.closed = true
-	dirs, opened := m.dirs, m.opened
 	m.mu.Unlock()
 	close(m.stop)
 	m.wg.Wait()
-	m.ops.Wait()
+	m.ops.Wait() // GetOrCreate, Delete and Open calls in flight
+	m.mu.Lock()
+	dirs, opened := m.dirs, m.opened
+	m.mu.Unlock()
 
 	errs := make([]error, len(dirs))
 	if opened {

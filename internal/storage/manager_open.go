@@ -96,7 +96,9 @@ func (m *Manager) Open(ctx context.Context) error {
 		dirs = append(dirs, &logDir{path: p})
 	}
 	m.dirs = dirs // Close releases whatever locks get taken below
+	m.ops.Add(1)  // a concurrent Close waits for Open to finish
 	m.mu.Unlock()
+	defer m.ops.Done()
 
 	for _, d := range dirs {
 		if err := os.MkdirAll(d.path, 0o755); err != nil {
