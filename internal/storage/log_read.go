@@ -114,15 +114,20 @@ func (s *segment) extendRead(r *headerReader, start, end, bound, upTo int64) (in
 	// upTo ends before upTo. A position satisfying both is a safe place to
 	// resume walking.
 	v := s.offIdx.view()
-	_, byPos, err := v.lookupByPosition(bound)
+	offPos, byPos, err := v.lookupByPosition(bound)
 	if err != nil {
 		return 0, err
 	}
-	_, byOff, err := v.lookup(upTo - 1)
+	offOff, byOff, err := v.lookup(upTo - 1)
 	if err != nil {
 		return 0, err
 	}
-	end = max(end, min(byPos, byOff))
+	if jump := min(byPos, byOff); jump > end {
+		// Trust the jump only if both entries check out against the log.
+		if s.indexedPosition(r, offPos, byPos) == byPos && s.indexedPosition(r, offOff, byOff) == byOff {
+			end = jump
+		}
+	}
 	for end < bound {
 		h, err := r.at(end)
 		if err != nil {
@@ -291,17 +296,30 @@ func (l *Log) maxTimestampOffsetLocked() (offset, timestamp int64, leaderEpoch i
 // first record at or after startingOffset whose timestamp is >= ts. The
 // caller holds Log.mu.
 func (s *segment) findOffsetByTimestamp(ts, startingOffset int64) (offset, timestamp int64, leaderEpoch int32, found bool, err error) {
-	_, indexed, err := s.timeIdx.view().lookup(ts)
-	if err != nil {
-		return -1, -1, -1, false, err
-	}
-	_, pos, err := s.offIdx.view().lookup(max(indexed, startingOffset))
+	indexedTs, indexed, err := s.timeIdx.view().lookup(ts)
 	if err != nil {
 		return -1, -1, -1, false, err
 	}
 	size := s.size.Load()
 	r := newHeaderReader(s.log, size)
 	defer r.release()
+	if indexedTs >= 0 {
+		// The entry says the batch ending at indexed carries indexedTs as
+		// its max timestamp; skip the records before it only if the log
+		// agrees (see indexedPosition).
+		_, h, found, err := s.findBatch(r, indexed)
+		if err != nil {
+			return -1, -1, -1, false, err
+		}
+		if !found || h.LastOffset() != indexed || h.MaxTimestamp() != indexedTs {
+			indexed = s.base
+		}
+	}
+	entryOff, entryPos, err := s.offIdx.view().lookup(max(indexed, startingOffset))
+	if err != nil {
+		return -1, -1, -1, false, err
+	}
+	pos := s.indexedPosition(r, entryOff, entryPos)
 	var buf []byte
 	for pos < size {
 		h, err := r.at(pos)

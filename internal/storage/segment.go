@@ -276,10 +276,11 @@ func (s *segment) readBatch(pos int64, h record.Batch, buf []byte) (record.Batch
 // Log.mu (shared or exclusive) or is the appender, and passes a
 // headerReader bounded by a size it loaded.
 func (s *segment) findBatch(r *headerReader, offset int64) (pos int64, h record.Batch, found bool, err error) {
-	_, pos, err = s.offIdx.view().lookup(offset)
+	entryOff, entryPos, err := s.offIdx.view().lookup(offset)
 	if err != nil {
 		return 0, nil, false, err
 	}
+	pos = s.indexedPosition(r, entryOff, entryPos)
 	for pos < r.limit {
 		h, err = r.at(pos)
 		if err != nil {
@@ -291,6 +292,22 @@ func (s *segment) findBatch(r *headerReader, offset int64) (pos int64, h record.
 		pos += batchSize(h)
 	}
 	return 0, nil, false, nil
+}
+
+// indexedPosition returns the position an offset index lookup gave if
+// the batch header there confirms the entry (the batch at that position
+// ends at the entry's offset), else 0. Open's sanity check only looks at
+// an index's ends; this makes a lookup that hits a damaged interior entry
+// fall back to scanning the segment from its start instead of parsing
+// garbage as a batch.
+func (s *segment) indexedPosition(r *headerReader, offset, pos int64) int64 {
+	if pos == 0 {
+		return 0
+	}
+	if h, err := r.at(pos); err == nil && h.LastOffset() == offset {
+		return pos
+	}
+	return 0
 }
 
 // nextOffset returns the offset after the segment's last batch (its base
