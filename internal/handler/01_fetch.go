@@ -3,14 +3,13 @@ package handler
 import (
 	"errors"
 	"math"
-	"runtime"
-	"sync"
+
 	"time"
-	"weak"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-streaming/samsa/internal/config"
 	"github.com/samsa-streaming/samsa/internal/fetchsession"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/network"
@@ -110,7 +109,7 @@ func serveFetch(h *Handler, c *Context, req *kmsg.FetchRequest) {
 		}
 	}
 
-	sctx := h.fetchSessions().NewContext(sreq)
+	sctx := h.fetchSessions.NewContext(sreq)
 	if err := sctx.Err(); err != nil {
 		h.log.Debug("fetch session error", "err", err, "client", c.ClientID())
 		resp := &fetchResp{version: v, errorCode: fetchSessionErrorCode(err)}
@@ -389,29 +388,16 @@ func (h *Handler) fetchMaxBytes() int32 {
 	return h.deps.Config.Int("fetch.max.bytes")
 }
 
-// fetchSessionCaches holds each Handler's fetch session cache, created on
-// first use with max.incremental.fetch.session.cache.slots. It is keyed
-// by a weak pointer so that a Handler that is no longer used takes its
-// cache with it. (The cache is per broker, like the Handler; Deps carries
-// no field for it.)
-var fetchSessionCaches sync.Map // weak.Pointer[Handler] -> *fetchsession.Cache
-
-// fetchSessions returns h's fetch session cache.
-func (h *Handler) fetchSessions() *fetchsession.Cache {
-	key := weak.Make(h)
-	if c, ok := fetchSessionCaches.Load(key); ok {
-		return c.(*fetchsession.Cache)
-	}
+// newFetchSessionCache builds the broker's fetch session cache (KIP-227)
+// with max.incremental.fetch.session.cache.slots; a configured 0 disables
+// incremental sessions (fetchsession's own 0 means its default).
+func newFetchSessionCache(cfg *config.BrokerConfig) *fetchsession.Cache {
 	slots := fetchsession.DefaultMaxSlots
-	if h.deps.Config != nil {
-		slots = int(h.deps.Config.Int("max.incremental.fetch.session.cache.slots"))
+	if cfg != nil {
+		slots = int(cfg.Int("max.incremental.fetch.session.cache.slots"))
 		if slots == 0 {
-			slots = -1 // configured 0: no sessions (fetchsession's 0 means the default)
+			slots = -1
 		}
 	}
-	c, loaded := fetchSessionCaches.LoadOrStore(key, fetchsession.New(fetchsession.Config{MaxSlots: slots}))
-	if !loaded {
-		runtime.AddCleanup(h, func(k weak.Pointer[Handler]) { fetchSessionCaches.Delete(k) }, key)
-	}
-	return c.(*fetchsession.Cache)
+	return fetchsession.New(fetchsession.Config{MaxSlots: slots})
 }

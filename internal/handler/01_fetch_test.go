@@ -423,7 +423,7 @@ func TestFetchSessionsRaw(t *testing.T) {
 	if resp = incremental(5); resp.ErrorCode != kerr.FetchSessionIDNotFound.Code {
 		t.Fatalf("closed session answered %+v", resp)
 	}
-	if st := b.Handler.fetchSessions().Stats(); st.Sessions != 0 {
+	if st := b.Handler.fetchSessions.Stats(); st.Sessions != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 }
@@ -531,7 +531,7 @@ func TestFetchWithFranzGo(t *testing.T) {
 			topic := "franz-" + strings.ReplaceAll(tc.name, " ", "-")
 			b.createTopic(t, topic, partitions, nil)
 			want := produceWithFranzGo(t, b, topic, partitions, perPartition)
-			before := b.Handler.fetchSessions().Stats()
+			before := b.Handler.fetchSessions.Stats()
 			cl := b.client(t, append([]kgo.Opt{
 				kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 				kgo.FetchMaxBytes(4000), kgo.FetchMaxPartitionBytes(2000), kgo.FetchMaxWait(500 * time.Millisecond),
@@ -568,7 +568,7 @@ func TestFetchWithFranzGo(t *testing.T) {
 			// franz-go fetched in one incremental session all along:
 			// falling back to full fetches would have opened one per
 			// fetch.
-			if st := b.Handler.fetchSessions().Stats(); st.Sessions != before.Sessions+1 || st.Partitions != before.Partitions+partitions {
+			if st := b.Handler.fetchSessions.Stats(); st.Sessions != before.Sessions+1 || st.Partitions != before.Partitions+partitions {
 				t.Fatalf("sessions %+v, before %+v", st, before)
 			}
 		})

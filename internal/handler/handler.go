@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-streaming/samsa/internal/fetchsession"
 	"github.com/samsa-streaming/samsa/internal/network"
 )
 
@@ -68,8 +69,9 @@ func supportedAPIs() []*api {
 // the API that serves them. It implements network.Handler and is safe for
 // concurrent use by every connection.
 type Handler struct {
-	deps Deps
-	log  *slog.Logger
+	deps          Deps
+	log           *slog.Logger
+	fetchSessions *fetchsession.Cache // incremental fetch sessions (KIP-227)
 }
 
 // New returns a Handler serving with deps.
@@ -78,7 +80,11 @@ func New(deps Deps) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{deps: deps, log: log.With("component", "handler")}
+	return &Handler{
+		deps:          deps,
+		log:           log.With("component", "handler"),
+		fetchSessions: newFetchSessionCache(deps.Config),
+	}
 }
 
 // Handle implements network.Handler. It runs on the connection's reader

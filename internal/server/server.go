@@ -138,10 +138,14 @@ func Start(ctx context.Context, cfg *config.BrokerConfig, log *slog.Logger) (_ *
 	})
 
 	h := handler.New(handler.Deps{
-		Logger:   log,
-		NodeID:   b.NodeID,
-		Metadata: s.publisher.Image,
-		Replicas: s.replicas,
+		Logger:     log,
+		NodeID:     b.NodeID,
+		Metadata:   s.publisher.Image,
+		Replicas:   s.replicas,
+		Controller: s.controller,
+		Config:     cfg,
+		ClusterID:  s.clusterID,
+		Logs:       s.logs,
 	})
 	var listeners []network.ListenerConfig
 	for _, l := range b.Listeners {
