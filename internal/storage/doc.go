@@ -96,7 +96,11 @@
 // the active segments rather than the whole log, no file is mapped (there
 // is no mmap count limit to hit and nothing can fault on an unmapped or
 // truncated region), and the append path makes no system call for
-// indexing.
+// indexing. An inactive segment's index files are opened on first lookup
+// (Open closes them after checking), so a log holds about one descriptor
+// per segment. Open's sanity check looks only at an index's ends, so every
+// entry a lookup uses is confirmed against the batch header it points at;
+// a damaged entry costs a scan of the segment, never a wrong answer.
 //
 // # Concurrency
 //
