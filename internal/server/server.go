@@ -252,6 +252,10 @@ func (s *Server) BootstrapAddr() string {
 	return net.JoinHostPort(host, strconv.Itoa(addr.Port))
 }
 
+// LogLoadStats reports what loading the partition logs at start did; after
+// a clean shutdown it scanned nothing.
+func (s *Server) LogLoadStats() storage.ManagerLoadStats { return s.logs.LoadStats() }
+
 // Metadata returns the current metadata image.
 func (s *Server) Metadata() *metadata.Image { return s.publisher.Image() }
 
