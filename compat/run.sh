@@ -167,14 +167,14 @@ check_kcat() {
 	timeout 60 "$WORK/samsa" topic create "$topic" --brokers "$BOOTSTRAP" --partitions 3 || return 1
 	"$PY" -c 'import sys, check
 for k, v, _ in check.gen_records(int(sys.argv[1])): print(k + ":" + v)' "$N" >"$WORK/kcat.in" || return 1
-	timeout 120 kcat -b "$BOOTSTRAP" -P -t "$topic" -K : -H client=kcat -z snappy -X acks=all -X enable.idempotence=true <"$WORK/kcat.in" || return 1
+	timeout 120 kcat -b "$BOOTSTRAP" -P -t "$topic" -K : -H client=kcat -z snappy -X acks=all <"$WORK/kcat.in" || return 1
 	timeout 120 kcat -b "$BOOTSTRAP" -C -t "$topic" -o beginning -e -q -f '%p|%o|%k|%s|%h\n' >"$WORK/kcat.out" || return 1
 	"$PY" "$COMPAT/check.py" kcat "$N" "$WORK/kcat.in" "$WORK/kcat.out"
 }
 
 check_kafkajs() {
 	(cd "$COMPAT/js" && timeout 180 node compat.js "$BOOTSTRAP" compat-kafkajs "$N" "$WORK") || return 1
-	"$PY" "$COMPAT/check.py" jsonl kafkajs "$N" "$WORK/kafkajs.produced.jsonl" "$WORK/kafkajs.consumed.jsonl"
+	"$PY" "$COMPAT/check.py" jsonl "kafkajs (consumed with: $(cat "$WORK/kafkajs.mode"))" "$N" "$WORK/kafkajs.produced.jsonl" "$WORK/kafkajs.consumed.jsonl"
 }
 
 stop_broker() {
