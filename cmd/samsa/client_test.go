@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"github.com/samsa-streaming/samsa/internal/testutil"
 )
 
@@ -297,11 +300,27 @@ func TestConsumeFromEndByDefault(t *testing.T) {
 	}
 }
 
+// TestConsumeGroupCommits: with --group, what was printed is committed and
+// the next member resumes after it. On a broker that does not advertise
+// the group APIs the command must say so at once instead of hanging.
 func TestConsumeGroupCommits(t *testing.T) {
 	b := testutil.StartBroker(t)
 	bk := "--brokers=" + b.Addr
 	mustCLI(t, "", "topic", "create", "grp", bk, "-p", "1")
 	mustCLI(t, "a\nb\nc\nd\ne\nf\n", "produce", "grp", bk)
+	if !advertisesGroups(t, b.Addr) {
+		for _, args := range [][]string{{"consume", "grp", bk, "--group", "g1", "-b", "-n", "4"}, {"perf", "consume", "grp", bk, "--group", "g1"}} {
+			start := time.Now()
+			_, _, err := runCLI(t, "", args...)
+			if err == nil || !strings.Contains(err.Error(), "does not support consumer groups") {
+				t.Fatalf("samsa %v on a broker without groups: err = %v", args, err)
+			}
+			if d := time.Since(start); d > 30*time.Second {
+				t.Fatalf("samsa %v took %s to refuse", args, d)
+			}
+		}
+		return
+	}
 	out, _ := mustCLI(t, "", "consume", "grp", bk, "--group", "g1", "--from-beginning", "-n", "4")
 	if got := strings.Fields(out); strings.Join(got, "") != "abcd" {
 		t.Fatalf("first member read %q", out)
@@ -314,6 +333,29 @@ func TestConsumeGroupCommits(t *testing.T) {
 	if _, _, err := runCLI(t, "", "consume", "grp", bk, "--group", "g1", "--partition", "0"); err == nil {
 		t.Fatal("--group with --partition accepted")
 	}
+}
+
+// advertisesGroups reports whether the broker lists JoinGroup in its
+// ApiVersions.
+func advertisesGroups(t *testing.T, addr string) bool {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := kmsg.NewPtrApiVersionsRequest().RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range resp.ApiKeys {
+		if k.ApiKey == kmsg.JoinGroup.Int16() {
+			return true
+		}
+	}
+	return false
 }
 
 func TestProduceInputErrors(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-streaming/samsa/internal/cli"
 )
@@ -105,6 +106,12 @@ func runConsume(ctx context.Context, o *consumeOptions, topic string, stdout, st
 		isolation = kgo.ReadCommitted()
 	default:
 		return fmt.Errorf("--isolation: %w: %q (want read_uncommitted or read_committed)", cli.ErrInvalid, o.isolation)
+	}
+
+	if o.group != "" {
+		if err := requireGroupAPIs(ctx, &o.clientFlags); err != nil {
+			return err
+		}
 	}
 
 	// Like Kafka's console consumer, an offset that is out of range falls
@@ -278,4 +285,36 @@ func endTargets(ctx context.Context, adm *kadm.Client, topic string, o *consumeO
 		}
 	}
 	return out, nil
+}
+
+// groupAPIs are the requests a classic consumer group member needs.
+var groupAPIs = []kmsg.Key{kmsg.FindCoordinator, kmsg.JoinGroup, kmsg.SyncGroup, kmsg.Heartbeat,
+	kmsg.OffsetFetch, kmsg.OffsetCommit, kmsg.LeaveGroup}
+
+// requireGroupAPIs fails fast, with a message that says why, when a broker
+// does not advertise the consumer group APIs; a group client would
+// otherwise retry FindCoordinator forever and look hung.
+func requireGroupAPIs(ctx context.Context, f *clientFlags) error {
+	cl, err := f.newClient()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	versions, err := kadm.NewClient(cl).ApiVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("--group: ask the brokers which APIs they support: %w", err)
+	}
+	for _, v := range versions.Sorted() {
+		if v.Err != nil {
+			return fmt.Errorf("--group: ApiVersions of broker %d: %w", v.NodeID, v.Err)
+		}
+		for _, key := range groupAPIs {
+			if _, ok := v.KeyMaxVersion(key.Int16()); !ok {
+				return fmt.Errorf("--group: broker %d does not support consumer groups (no %s in its ApiVersions); consume without --group", v.NodeID, key.Name())
+			}
+		}
+	}
+	return nil
 }

@@ -344,6 +344,11 @@ func runPerfConsume(ctx context.Context, o *perfConsumeOptions, topic string, st
 	if o.numRecords < 0 {
 		return fmt.Errorf("--num-records: %w: %d", cli.ErrInvalid, o.numRecords)
 	}
+	if o.group != "" {
+		if err := requireGroupAPIs(ctx, &o.clientFlags); err != nil {
+			return err
+		}
+	}
 	opts := []kgo.Opt{
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
