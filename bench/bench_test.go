@@ -70,7 +70,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			defer cancel()
 			var prod, cons, bytes float64
 			for i := 0; i < b.N; i++ {
-				w := workload{records: benchRecords, recordSize: 1024, partitions: 6, linger: -1, topic: fmt.Sprintf("bench-%d", i)}
+				w := workload{records: benchRecords, recordSize: 1024, partitions: 6, linger: -1, compression: "none", topic: fmt.Sprintf("bench-%d", i)}
 				res, err := run(ctx, br.Addr(), w)
 				if err != nil {
 					b.Fatal(err)
@@ -96,7 +96,7 @@ func TestWorkload(t *testing.T) {
 			br := startBroker(t, name)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			res, err := run(ctx, br.Addr(), workload{records: 5000, recordSize: 100, partitions: 3, linger: time.Millisecond, topic: "t"})
+			res, err := run(ctx, br.Addr(), workload{records: 5000, recordSize: 100, partitions: 3, linger: time.Millisecond, compression: "snappy", topic: "t"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -42,6 +42,7 @@ func main() {
 		only      string
 		overrides stringList
 		timeout   time.Duration
+		perfOut   string
 	)
 	flag.IntVar(&w.records, "records", 200000, "records to produce and consume per broker per round")
 	flag.IntVar(&w.recordSize, "size", 1024, "bytes per record value")
@@ -49,14 +50,20 @@ func main() {
 	flag.IntVar(&parts, "partitions", 6, "partitions of the topic")
 	flag.DurationVar(&w.linger, "linger", -1, "producer linger (negative: franz-go's default, 10ms)")
 	flag.IntVar(&w.maxBuffered, "max-buffered", 0, "producer's max buffered records (0: franz-go's default, 50000)")
+	flag.StringVar(&w.compression, "compression", "none", "producer batch compression: none, snappy (franz-go's default), lz4, zstd or gzip")
 	flag.IntVar(&rounds, "rounds", 3, "rounds; each starts both brokers afresh")
 	flag.StringVar(&root, "root", "..", "the Samsa checkout to build cmd/samsa from")
 	flag.StringVar(&samsaBin, "samsa", "", "a prebuilt samsa binary (default: go build from -root)")
 	flag.StringVar(&only, "only", "", "measure only samsa or only kfake")
 	flag.Var(&overrides, "samsa-override", "extra key=value broker config for samsa serve (repeatable)")
 	flag.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
+	flag.StringVar(&perfOut, "perf-record", "", "profile samsa serve with Linux perf (perf record -g) during round 1 into this file; read it with perf report -i FILE")
 	flag.Parse()
 	w.partitions = int32(parts)
+	if _, err := codec(w.compression); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	if w.records < 1 || w.recordSize < 1 || parts < 1 || rounds < 1 || (only != "" && only != "samsa" && only != "kfake") {
 		flag.Usage()
 		os.Exit(2)
@@ -64,13 +71,13 @@ func main() {
 
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := bench(ctx, w, rounds, root, samsaBin, only, overrides); err != nil {
+	if err := bench(ctx, w, rounds, root, samsaBin, only, overrides, perfOut); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func bench(ctx context.Context, w workload, rounds int, root, samsaBin, only string, overrides []string) error {
+func bench(ctx context.Context, w workload, rounds int, root, samsaBin, only string, overrides []string, perfOut string) error {
 	tmp, err := os.MkdirTemp("", "samsa-bench-")
 	if err != nil {
 		return err
@@ -82,8 +89,8 @@ func bench(ctx context.Context, w workload, rounds int, root, samsaBin, only str
 		}
 	}
 
-	fmt.Printf("workload: %d records of %d B, %d partitions, acks=all, then consumed back; producer linger %s, max buffered %s (franz-go)\n",
-		w.records, w.recordSize, w.partitions, orDefault(w.linger >= 0, w.linger.String(), "10ms"),
+	fmt.Printf("workload: %d records of %d B (random letters), %d partitions, acks=all, compression %s, then consumed back; producer linger %s, max buffered %s (franz-go)\n",
+		w.records, w.recordSize, w.partitions, w.compression, orDefault(w.linger >= 0, w.linger.String(), "10ms"),
 		orDefault(w.maxBuffered > 0, fmt.Sprint(w.maxBuffered), "50000"))
 	fmt.Printf("machine: %s\n", machine())
 	fmt.Printf("command: cd bench && go run . %s\n", strings.Join(os.Args[1:], " "))
@@ -111,7 +118,17 @@ func bench(ctx context.Context, w workload, rounds int, root, samsaBin, only str
 			}
 			wr := w
 			wr.topic = fmt.Sprintf("bench-%d", r)
+			var prof *exec.Cmd
+			if s, ok := b.(*samsaBroker); ok && perfOut != "" && r == 0 {
+				if prof, err = startPerf(s.Pid(), perfOut); err != nil {
+					_ = b.Stop()
+					return err
+				}
+			}
 			res, err := run(ctx, b.Addr(), wr)
+			if prof != nil {
+				stopPerf(prof)
+			}
 			stopErr := b.Stop()
 			if err != nil {
 				return fmt.Errorf("%s, round %d: %w", name, r+1, err)
@@ -214,4 +231,22 @@ func machine() string {
 	}
 	return fmt.Sprintf("%d CPUs (%s), %s, %s/%s, %s, %s", runtime.NumCPU(), model, kernel,
 		runtime.GOOS, runtime.GOARCH, goVersion, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+// startPerf attaches `perf record` (call graphs, the cpu-clock event, which
+// works where hardware counters are not exposed) to pid.
+func startPerf(pid int, out string) (*exec.Cmd, error) {
+	cmd := exec.Command("perf", "record", "-e", "cpu-clock", "-F", "999", "-g", "-p", fmt.Sprint(pid), "-o", out)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("bench: perf record: %w", err)
+	}
+	time.Sleep(300 * time.Millisecond) // let it attach before the load starts
+	return cmd, nil
+}
+
+// stopPerf ends a perf record the way Ctrl-C does, so it writes its file.
+func stopPerf(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(os.Interrupt)
+	_ = cmd.Wait()
 }

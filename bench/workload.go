@@ -21,7 +21,25 @@ type workload struct {
 	partitions  int32
 	linger      time.Duration // < 0: franz-go's default
 	maxBuffered int           // <= 0: franz-go's default
+	compression string        // none, snappy, lz4, zstd or gzip
 	topic       string
+}
+
+// codec maps a compression name to franz-go's codec.
+func codec(name string) (kgo.CompressionCodec, error) {
+	switch name {
+	case "none":
+		return kgo.NoCompression(), nil
+	case "snappy":
+		return kgo.SnappyCompression(), nil
+	case "lz4":
+		return kgo.Lz4Compression(), nil
+	case "zstd":
+		return kgo.ZstdCompression(), nil
+	case "gzip":
+		return kgo.GzipCompression(), nil
+	}
+	return kgo.CompressionCodec{}, fmt.Errorf("bench: unknown compression %q", name)
 }
 
 // result is one broker's figures for one round.
@@ -62,10 +80,15 @@ func payload(n int) []byte {
 // with acks=all, then consumes them all back from the beginning.
 func run(ctx context.Context, addr string, w workload) (result, error) {
 	var res result
+	c, err := codec(w.compression)
+	if err != nil {
+		return res, err
+	}
 	popts := []kgo.Opt{
 		kgo.SeedBrokers(addr),
 		kgo.DefaultProduceTopic(w.topic),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerBatchCompression(c),
 	}
 	if w.linger >= 0 {
 		popts = append(popts, kgo.ProducerLinger(w.linger))
