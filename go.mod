@@ -28,3 +28,5 @@ require (
 	golang.org/x/net v0.59.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )
+
+replace github.com/twmb/franz-go/pkg/kmsg => ./third_party/franz-go/pkg/kmsg
