@@ -234,32 +234,7 @@ func (b *testBroker) partitionConfig(im *metadata.Image, topic string) (replica.
 	if err != nil {
 		return replica.PartitionConfig{}, fmt.Errorf("resolve config of %s: %w", topic, err)
 	}
-	return replica.PartitionConfig{
-		MinInsyncReplicas: tc.MinInsyncReplicas,
-		Log: storage.LogConfig{
-			SegmentBytes:           tc.SegmentBytes,
-			SegmentMs:              tc.SegmentMs,
-			SegmentJitterMs:        tc.SegmentJitterMs,
-			SegmentIndexBytes:      tc.SegmentIndexBytes,
-			IndexIntervalBytes:     tc.IndexIntervalBytes,
-			MaxMessageBytes:        tc.MaxMessageBytes,
-			RetentionMs:            tc.RetentionMs,
-			RetentionBytes:         tc.RetentionBytes,
-			FlushMessages:          tc.FlushMessages,
-			FlushMs:                tc.FlushMs,
-			FileDeleteDelayMs:      tc.FileDeleteDelayMs,
-			Compact:                tc.Compact,
-			Delete:                 tc.Delete,
-			DeleteRetentionMs:      tc.DeleteRetentionMs,
-			MinCompactionLagMs:     tc.MinCompactionLagMs,
-			MaxCompactionLagMs:     tc.MaxCompactionLagMs,
-			MinCleanableDirtyRatio: tc.MinCleanableDirtyRatio,
-			LogAppendTime:          tc.MessageTimestampType == "LogAppendTime",
-			TimestampBeforeMaxMs:   tc.MessageTimestampBeforeMaxMs,
-			TimestampAfterMaxMs:    tc.MessageTimestampAfterMaxMs,
-			Preallocate:            tc.Preallocate,
-		},
-	}, nil
+	return replica.TopicPartitionConfig(tc), nil
 }
 
 func (b *testBroker) recordErr(err error) {

@@ -29,9 +29,9 @@ func (s *Server) topicConfig(topic string) replica.PartitionConfig {
 		// broker default changed under them. Run on the broker defaults
 		// rather than refuse to serve the partition.
 		s.log.Warn("topic config does not resolve; using broker defaults", "topic", topic, "err", err)
-		return partitionConfig(s.broker.LogDefaults)
+		return replica.TopicPartitionConfig(s.broker.LogDefaults)
 	}
-	return partitionConfig(tc)
+	return replica.TopicPartitionConfig(tc)
 }
 
 // reconcile makes the hosted partitions match img: every partition this node

@@ -86,7 +86,7 @@ func Start(ctx context.Context, cfg *config.BrokerConfig, log *slog.Logger) (_ *
 		RecoveryCheckpointInterval:      b.LogFlushOffsetCheckpointInterval,
 		StartOffsetCheckpointInterval:   b.LogFlushStartOffsetCheckpointInterval,
 		HighWatermarkCheckpointInterval: b.ReplicaHighWatermarkCheckpointInterval,
-		DefaultConfig:                   logConfig(b.LogDefaults),
+		DefaultConfig:                   replica.TopicPartitionConfig(b.LogDefaults).Log,
 		ConfigFor:                       s.topicLogConfig,
 		Logger:                          log.With("component", "storage"),
 	})

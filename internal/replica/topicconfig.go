@@ -1,15 +1,15 @@
-package server
+package replica
 
 import (
 	"github.com/samsa-streaming/samsa/internal/config"
-	"github.com/samsa-streaming/samsa/internal/replica"
 	"github.com/samsa-streaming/samsa/internal/storage"
 )
 
-// partitionConfig is what the replica manager runs a partition with: the
-// log settings plus min.insync.replicas, which gates acks=all appends.
-func partitionConfig(tc *config.TopicConfig) replica.PartitionConfig {
-	return replica.PartitionConfig{Log: logConfig(tc), MinInsyncReplicas: tc.MinInsyncReplicas}
+// TopicPartitionConfig is what a partition of a topic runs with, from the
+// topic's resolved configuration (Kafka names, with sources): the log
+// settings plus min.insync.replicas, which gates acks=all appends.
+func TopicPartitionConfig(tc *config.TopicConfig) PartitionConfig {
+	return PartitionConfig{Log: logConfig(tc), MinInsyncReplicas: tc.MinInsyncReplicas}
 }
 
 // logConfig converts a topic's resolved configuration (Kafka names, with
