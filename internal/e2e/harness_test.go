@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -399,4 +401,75 @@ func readMetaProperties(t *testing.T, dir string) map[string]string {
 		}
 	}
 	return out
+}
+
+// rawConn is a bare TCP connection to the broker that speaks the Kafka
+// framing by hand, to send a request at an exact version (or bytes that
+// are no request at all).
+type rawConn struct {
+	net.Conn
+	corr int32
+}
+
+func dialRaw(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	return &rawConn{Conn: c}
+}
+
+// requestBytes frames req at version with correlation id corr: the
+// request header (v2 if that version is flexible, else v1) and the body.
+func requestBytes(req kmsg.Request, version int16, corr int32) []byte {
+	req.SetVersion(version)
+	b := make([]byte, 4, 64)
+	b = binary.BigEndian.AppendUint16(b, uint16(req.Key()))
+	b = binary.BigEndian.AppendUint16(b, uint16(version))
+	b = binary.BigEndian.AppendUint32(b, uint32(corr))
+	const clientID = "e2e-raw"
+	b = binary.BigEndian.AppendUint16(b, uint16(len(clientID)))
+	b = append(b, clientID...)
+	if req.IsFlexible() {
+		b = append(b, 0) // no header tags
+	}
+	b = req.AppendTo(b)
+	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
+	return b
+}
+
+// request sends req at version and decodes the answer.
+func (c *rawConn) request(t *testing.T, req kmsg.Request, version int16) kmsg.Response {
+	t.Helper()
+	c.corr++
+	if _, err := c.Write(requestBytes(req, version, c.corr)); err != nil {
+		t.Fatalf("write %s v%d: %v", kmsg.NameForKey(req.Key()), version, err)
+	}
+	var size [4]byte
+	if _, err := io.ReadFull(c, size[:]); err != nil {
+		t.Fatalf("read %s v%d response: %v", kmsg.NameForKey(req.Key()), version, err)
+	}
+	frame := make([]byte, binary.BigEndian.Uint32(size[:]))
+	if _, err := io.ReadFull(c, frame); err != nil {
+		t.Fatalf("read %s v%d response: %v", kmsg.NameForKey(req.Key()), version, err)
+	}
+	if len(frame) < 4 || int32(binary.BigEndian.Uint32(frame)) != c.corr {
+		t.Fatalf("%s v%d: response does not carry correlation id %d", kmsg.NameForKey(req.Key()), version, c.corr)
+	}
+	body := frame[4:]
+	if req.IsFlexible() && req.Key() != kmsg.ApiVersions.Int16() {
+		if len(body) == 0 || body[0] != 0 {
+			t.Fatalf("%s v%d: unexpected response header tags", kmsg.NameForKey(req.Key()), version)
+		}
+		body = body[1:]
+	}
+	resp := req.ResponseKind()
+	resp.SetVersion(version)
+	if err := resp.ReadFrom(body); err != nil {
+		t.Fatalf("decode %s v%d response: %v", kmsg.NameForKey(req.Key()), version, err)
+	}
+	return resp
 }
