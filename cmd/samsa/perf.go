@@ -358,6 +358,9 @@ func runPerfConsume(ctx context.Context, o *perfConsumeOptions, topic string, st
 	if o.group != "" {
 		opts = append(opts, kgo.ConsumerGroup(o.group))
 	}
+	// The clock starts before the client exists: it begins fetching as
+	// soon as it is created, while the end offsets are still being listed.
+	start := time.Now()
 	cl, err := o.newClient(opts...)
 	if err != nil {
 		return err
@@ -378,7 +381,6 @@ func runPerfConsume(ctx context.Context, o *perfConsumeOptions, topic string, st
 		defer cancel()
 	}
 
-	start := time.Now()
 	var first time.Time
 	var records, bytes int64
 	finished := func() bool {
