@@ -4,7 +4,31 @@ import (
 	"hash/crc32"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
+
+// cpuMeter adds CPU-time metrics to a benchmark: cpu-ns/op, the process's
+// user + system time per operation, and cpu-MB/s, bytes per second of it.
+// The package's benchmarks start no goroutines and allocate nothing in
+// their loops, so the process's CPU time is the loop's.
+type cpuMeter struct {
+	b     *testing.B
+	start time.Duration
+}
+
+func startCPUMeter(b *testing.B) cpuMeter { return cpuMeter{b: b, start: processCPU()} }
+
+// report must be called right after the benchmark loop.
+func (m cpuMeter) report(bytesPerOp int64) {
+	used := processCPU() - m.start
+	if used <= 0 || m.b.N == 0 {
+		return
+	}
+	m.b.ReportMetric(float64(used.Nanoseconds())/float64(m.b.N), "cpu-ns/op")
+	if bytesPerOp > 0 {
+		m.b.ReportMetric(float64(bytesPerOp)*float64(m.b.N)/used.Seconds()/1e6, "cpu-MB/s")
+	}
+}
 
 // benchRecords returns 1024 records of 1 KiB values (about 1 MiB): words
 // from a small vocabulary in random order, so that the data compresses
@@ -27,11 +51,13 @@ func benchRecords() []testRecord {
 }
 
 // BenchmarkValidate measures Validate on a 1 MiB batch of 1 KiB records
-// for each codec, beside two baselines in the same run: CRC-32C over the
-// uncompressed batch (the least any validation must do) and, for each
-// codec, decompressing the records block alone. Every sub-benchmark sets
-// its bytes to the uncompressed batch size, so MB/s compare the same
-// logical data. See doc.go for figures.
+// for each codec, beside baselines in the same run: CRC-32C over the
+// uncompressed batch (the least any validation must do), the general
+// record walk on the uncompressed batch, and, for each codec,
+// decompressing the records block alone. Every sub-benchmark sets its
+// bytes to the uncompressed batch size, so MB/s compare the same logical
+// data, and reports CPU time (cpu-ns/op, cpu-MB/s) beside wall-clock
+// time. See doc.go for figures.
 func BenchmarkValidate(b *testing.B) {
 	recs := benchRecords()
 	plain := buildBatch(b, DefaultBuilderOptions(), recs)
@@ -42,21 +68,39 @@ func BenchmarkValidate(b *testing.B) {
 		b.SetBytes(size)
 		b.ReportAllocs()
 		var sum uint32
+		cpu := startCPUMeter(b)
 		for b.Loop() {
 			sum += crc32.Checksum(plain, castagnoli)
 		}
+		cpu.report(size)
 		_ = sum
+	})
+	// The general record walk alone decides uncompressed batches here
+	// (the path Validate takes for compressed and control batches), to
+	// show what walkPlain saves.
+	b.Run("general-walk=none", func(b *testing.B) {
+		b.SetBytes(size)
+		b.ReportAllocs()
+		cpu := startCPUMeter(b)
+		for b.Loop() {
+			if _, err := validate(plain, opts, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+		cpu.report(size)
 	})
 	for _, codec := range allCodecs {
 		batch := buildBatch(b, codecOpts(codec), recs)
 		b.Run("codec="+codec.String(), func(b *testing.B) {
 			b.SetBytes(size)
 			b.ReportAllocs()
+			cpu := startCPUMeter(b)
 			for b.Loop() {
 				if _, err := Validate(batch, opts); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.report(size)
 			b.ReportMetric(float64(len(batch)), "wire-bytes")
 		})
 		if codec == CodecNone {
@@ -66,12 +110,14 @@ func BenchmarkValidate(b *testing.B) {
 			b.SetBytes(size)
 			b.ReportAllocs()
 			var buf []byte
+			cpu := startCPUMeter(b)
 			for b.Loop() {
 				var err error
 				if buf, err = AppendDecompressed(buf[:0], codec, batch.RecordsBytes()); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.report(size)
 		})
 	}
 }

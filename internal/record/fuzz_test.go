@@ -3,6 +3,8 @@ package record
 import (
 	"encoding/binary"
 	"errors"
+	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -141,6 +143,43 @@ func FuzzValidate(f *testing.F) {
 			}
 			if n != info.NumRecords || maxTs != info.MaxTimestamp || maxOff != info.OffsetOfMaxTimestamp {
 				t.Fatalf("BatchInfo %+v, records say %d records, max %d at %d", info, n, maxTs, maxOff)
+			}
+		}
+	})
+}
+
+// FuzzValidateFastPath checks that Validate's fast path for uncompressed
+// batches (walkPlain) and its general path reach the same verdict,
+// BatchInfo and error on any bytes, under topic settings drawn from the
+// input, and that walkPlain alone is safe on any bytes.
+func FuzzValidateFastPath(f *testing.F) {
+	fuzzSeeds(f)
+	rng := rand.New(rand.NewPCG(21, 22))
+	for range 24 {
+		if b, _ := randomPlainBatch(rng); len(b) < 4096 {
+			f.Add([]byte(b))
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var flags byte
+		if len(data) > 0 {
+			flags = data[len(data)/2] ^ byte(len(data))
+		}
+		opts := ValidateOptions{
+			NowMs:                testNow,
+			Compacted:            flags&1 != 0,
+			LogAppendTime:        flags&2 != 0,
+			AllowControl:         flags&4 != 0,
+			TimestampBeforeMaxMs: math.MaxInt64,
+			TimestampAfterMaxMs:  math.MaxInt64,
+		}
+		if flags&8 != 0 {
+			opts.TimestampBeforeMaxMs, opts.TimestampAfterMaxMs = 1000, 1000
+		}
+		for _, b := range []Batch{Batch(data), fixFraming(data)} {
+			sameValidation(t, b, opts)
+			if len(b) >= HeaderSize {
+				walkPlain(b[HeaderSize:], b.NumRecords(), b.BaseTimestamp(), testNow-1000, testNow+1000, flags&16 != 0, opts.Compacted)
 			}
 		}
 	})

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -160,8 +161,18 @@ func (e *ValidationError) Unwrap() error { return e.Err }
 // Validate does not modify b and does not check producer state (epochs,
 // sequence continuity, duplicates), which belongs to the log. It makes no
 // allocation for an uncompressed batch that passes; a compressed one is
-// decompressed into a pooled buffer. It is safe for concurrent use.
+// decompressed into a pooled buffer. An uncompressed data batch is walked
+// by a fast path (walkPlain) that only accepts; whatever it declines the
+// general walk decides, so both give the same result on any input. It is
+// safe for concurrent use.
 func Validate(b Batch, opts ValidateOptions) (BatchInfo, error) {
+	return validate(b, opts, true)
+}
+
+// validate is Validate; with fast false it never takes the fast path for
+// uncompressed batches (walkPlain), so tests can check that both paths
+// reach the same verdict, BatchInfo and error on any input.
+func validate(b Batch, opts ValidateOptions, fast bool) (BatchInfo, error) {
 	if len(b) < HeaderSize {
 		return BatchInfo{}, fmt.Errorf("%w: %d bytes is below the %d-byte header", ErrCorrupt, len(b), HeaderSize)
 	}
@@ -179,27 +190,35 @@ func Validate(b Batch, opts ValidateOptions) (BatchInfo, error) {
 	}
 	attrs := b.Attributes()
 	codec := attrs.Codec()
-	if codec > CodecZstd {
-		return BatchInfo{}, fmt.Errorf("%w: %s", ErrUnsupportedCodec, codec)
+	count := b.NumRecords()
+	if err := checkHeader(b, attrs, opts); err != nil {
+		return BatchInfo{}, err
 	}
-	lastDelta, count := b.LastOffsetDelta(), b.NumRecords()
-	switch {
-	case lastDelta < 0:
-		return BatchInfo{}, fmt.Errorf("%w: invalid offset range: lastOffsetDelta %d", ErrInvalid, lastDelta)
-	case count <= 0:
-		return BatchInfo{}, fmt.Errorf("%w: invalid record count %d", ErrInvalid, count)
-	case int64(lastDelta)+1 != int64(count):
-		return BatchInfo{}, fmt.Errorf("%w: lastOffsetDelta %d is inconsistent with %d records", ErrInvalid, lastDelta, count)
-	}
-	if attrs.Control() && !opts.AllowControl {
-		return BatchInfo{}, fmt.Errorf("%w: clients may not write control batches", ErrInvalid)
-	}
-	pid := b.ProducerID()
-	if attrs.Transactional() && pid < 0 {
-		return BatchInfo{}, fmt.Errorf("%w: transactional batch without a producer id (%d)", ErrInvalid, pid)
-	}
-	if pid >= 0 && !opts.AllowControl && b.BaseSequence() < 0 {
-		return BatchInfo{}, fmt.Errorf("%w: invalid sequence number %d with producer id %d", ErrInvalid, b.BaseSequence(), pid)
+	lo := saturatingSub(opts.NowMs, opts.TimestampBeforeMaxMs)
+	hi := saturatingAdd(opts.NowMs, opts.TimestampAfterMaxMs)
+	if fast && codec == CodecNone && !attrs.Control() && !attrs.LogAppendTime() {
+		// The common case, an uncompressed data batch, has a walk of its
+		// own (walkPlain). It accepts only a batch every rule accepts;
+		// anything else goes on to the general walk below, which finds
+		// the exact error.
+		if w := walkPlain(b[HeaderSize:], count, b.BaseTimestamp(), lo, hi, !opts.LogAppendTime, opts.Compacted); w.ok {
+			info := BatchInfo{
+				NumRecords:           count,
+				MaxTimestamp:         w.maxTimestamp,
+				OffsetOfMaxTimestamp: -1,
+				Codec:                codec,
+				Transactional:        attrs.Transactional(),
+				UncompressedBytes:    len(b) - HeaderSize,
+			}
+			if w.maxIndex >= 0 {
+				info.OffsetOfMaxTimestamp = b.BaseOffset() + int64(w.maxIndex)
+			}
+			if opts.LogAppendTime {
+				info.MaxTimestamp = opts.NowMs
+				info.OffsetOfMaxTimestamp = b.BaseOffset()
+			}
+			return info, nil
+		}
 	}
 
 	data, buf, err := b.uncompressedRecords()
@@ -219,8 +238,6 @@ func Validate(b Batch, opts ValidateOptions) (BatchInfo, error) {
 		Control:              attrs.Control(),
 		UncompressedBytes:    len(data),
 	}
-	lo := saturatingSub(opts.NowMs, opts.TimestampBeforeMaxMs)
-	hi := saturatingAdd(opts.NowMs, opts.TimestampAfterMaxMs)
 	var (
 		rr   = b.newRecordReader(data, ErrInvalid)
 		r    Record
@@ -266,6 +283,36 @@ func Validate(b Batch, opts ValidateOptions) (BatchInfo, error) {
 		info.OffsetOfMaxTimestamp = b.BaseOffset()
 	}
 	return info, nil
+}
+
+// checkHeader applies, in Validate's order, the rules that read only
+// the batch header (codec, offset range and record count, control and
+// producer fields), returning the first one broken. Validate applies
+// them once the CRC has passed, as Kafka does.
+func checkHeader(b Batch, attrs Attributes, opts ValidateOptions) error {
+	if codec := attrs.Codec(); codec > CodecZstd {
+		return fmt.Errorf("%w: %s", ErrUnsupportedCodec, codec)
+	}
+	lastDelta, count := b.LastOffsetDelta(), b.NumRecords()
+	switch {
+	case lastDelta < 0:
+		return fmt.Errorf("%w: invalid offset range: lastOffsetDelta %d", ErrInvalid, lastDelta)
+	case count <= 0:
+		return fmt.Errorf("%w: invalid record count %d", ErrInvalid, count)
+	case int64(lastDelta)+1 != int64(count):
+		return fmt.Errorf("%w: lastOffsetDelta %d is inconsistent with %d records", ErrInvalid, lastDelta, count)
+	}
+	if attrs.Control() && !opts.AllowControl {
+		return fmt.Errorf("%w: clients may not write control batches", ErrInvalid)
+	}
+	pid := b.ProducerID()
+	if attrs.Transactional() && pid < 0 {
+		return fmt.Errorf("%w: transactional batch without a producer id (%d)", ErrInvalid, pid)
+	}
+	if pid >= 0 && !opts.AllowControl && b.BaseSequence() < 0 {
+		return fmt.Errorf("%w: invalid sequence number %d with producer id %d", ErrInvalid, b.BaseSequence(), pid)
+	}
+	return nil
 }
 
 // SingleBatch returns the one batch that records (a partition's records
@@ -325,4 +372,189 @@ func saturatingAdd(a, b int64) int64 {
 		return math.MinInt64
 	}
 	return a + b
+}
+
+// plainWalk is what walkPlain found.
+type plainWalk struct {
+	// ok means every record passed every rule Validate applies to the
+	// records of an uncompressed data batch.
+	ok bool
+	// maxTimestamp is the largest record timestamp (NoTimestamp if none
+	// is above -1) and maxIndex the index of the first record carrying
+	// it, or -1.
+	maxTimestamp int64
+	maxIndex     int32
+}
+
+// walkPlain checks the records block of an uncompressed data batch (no
+// control bit, CreateTime attribute) against every per-record rule of
+// Validate: strict framing as Records parses it (see recordReader.next),
+// count records, offset delta i for record i, a non-null key when
+// compacted, and with checkTs a timestamp (baseTs plus the record's
+// delta) of -1 or within [lo, hi]. It is the general walk's fast path: it
+// decodes one- and two-byte varints inline, builds no Record, formats no
+// message, and stops at the first record it cannot accept, leaving ok
+// false; Validate then runs the general walk, which reports exactly what
+// is wrong, so this path never decides an error. It is safe on any bytes.
+func walkPlain(data []byte, count int32, baseTs, lo, hi int64, checkTs, compacted bool) plainWalk {
+	w := plainWalk{maxTimestamp: NoTimestamp, maxIndex: -1}
+	p := 0
+	i := int32(0)
+records:
+	for ; i < count; i++ {
+		length, n := shortVarint(data, p)
+		if n == 0 {
+			if length, n = longVarint(data, p); n == 0 {
+				break
+			}
+		}
+		q := p + n
+		if length <= 0 || int(length) > len(data)-q {
+			break
+		}
+		rec := data[q : q+int(length)]
+		p = q + int(length)
+		// rec[0] is the attributes byte, which any value passes.
+		tsDelta, n := shortVarlong(rec, 1)
+		if n == 0 {
+			if tsDelta, n = longVarlong(rec, 1); n == 0 {
+				break
+			}
+		}
+		q = 1 + n
+		offsetDelta, n := shortVarint(rec, q)
+		if n == 0 {
+			if offsetDelta, n = longVarint(rec, q); n == 0 {
+				break
+			}
+		}
+		if offsetDelta != i {
+			break
+		}
+		q += n
+		keyLen, n := shortVarint(rec, q)
+		if n == 0 {
+			if keyLen, n = longVarint(rec, q); n == 0 {
+				break
+			}
+		}
+		q += n
+		if keyLen < -1 || int(keyLen) > len(rec)-q || (compacted && keyLen < 0) {
+			break
+		}
+		q += max(int(keyLen), 0)
+		valueLen, n := shortVarint(rec, q)
+		if n == 0 {
+			if valueLen, n = longVarint(rec, q); n == 0 {
+				break
+			}
+		}
+		q += n
+		if valueLen < -1 || int(valueLen) > len(rec)-q {
+			break
+		}
+		q += max(int(valueLen), 0)
+		headers, n := shortVarint(rec, q)
+		if n == 0 {
+			if headers, n = longVarint(rec, q); n == 0 {
+				break
+			}
+		}
+		q += n
+		if headers < 0 || int(headers) > (len(rec)-q)/2 {
+			break
+		}
+		for ; headers > 0; headers-- {
+			// A header key cannot be null; its value can.
+			for _, least := range [2]int32{0, -1} {
+				l, n := shortVarint(rec, q)
+				if n == 0 {
+					if l, n = longVarint(rec, q); n == 0 {
+						break records
+					}
+				}
+				q += n
+				if l < least || int(l) > len(rec)-q {
+					break records
+				}
+				q += max(int(l), 0)
+			}
+		}
+		if q != len(rec) {
+			break
+		}
+		ts := baseTs + tsDelta
+		if checkTs && ts != NoTimestamp && (ts < lo || ts > hi) {
+			break
+		}
+		if ts > w.maxTimestamp {
+			w.maxTimestamp, w.maxIndex = ts, i
+		}
+	}
+	w.ok = i == count && p == len(data)
+	return w
+}
+
+// shortVarint decodes the one- and two-byte encodings of a zig-zag
+// varint at b[p:] (values -8192..8191: most lengths, deltas and counts),
+// small enough to be inlined; n is the number of bytes read, or 0 if the
+// encoding is longer or b ends first, for the caller to try longVarint.
+func shortVarint(b []byte, p int) (v int32, n int) {
+	if p < len(b) {
+		u := uint32(b[p])
+		if u < 0x80 {
+			return int32(u>>1) ^ -int32(u&1), 1
+		}
+		if p+1 < len(b) {
+			if c := uint32(b[p+1]); c < 0x80 {
+				u = u&0x7f | c<<7
+				return int32(u>>1) ^ -int32(u&1), 2
+			}
+		}
+	}
+	return 0, 0
+}
+
+// longVarint is varint32 at b[p:], out of line: n is the number of bytes
+// read, 0 where varint32 fails.
+//
+//go:noinline
+func longVarint(b []byte, p int) (v int32, n int) {
+	v, next, ok := varint32(b, p)
+	if !ok {
+		return 0, 0
+	}
+	return v, next - p
+}
+
+// shortVarlong is shortVarint for a varlong.
+func shortVarlong(b []byte, p int) (v int64, n int) {
+	if p < len(b) {
+		u := uint64(b[p])
+		if u < 0x80 {
+			return int64(u>>1) ^ -int64(u&1), 1
+		}
+		if p+1 < len(b) {
+			if c := uint64(b[p+1]); c < 0x80 {
+				u = u&0x7f | c<<7
+				return int64(u>>1) ^ -int64(u&1), 2
+			}
+		}
+	}
+	return 0, 0
+}
+
+// longVarlong is binary.Varint at b[p:] (at most 10 bytes, 64 bits), as
+// recordReader.next reads a timestamp delta: n is 0 where it fails.
+//
+//go:noinline
+func longVarlong(b []byte, p int) (v int64, n int) {
+	if p >= len(b) {
+		return 0, 0
+	}
+	v, n = binary.Varint(b[p:])
+	if n <= 0 {
+		return 0, 0
+	}
+	return v, n
 }

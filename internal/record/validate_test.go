@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -336,6 +338,272 @@ func TestSingleBatch(t *testing.T) {
 	} {
 		if _, err := SingleBatch(tc.records); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}
+
+// appendPaddedVarint appends v zig-zag encoded with pad extra 7-bit
+// groups of zeros: a longer, still valid encoding of the same value, as a
+// producer may write (varint32 accepts up to 5 bytes).
+func appendPaddedVarint(dst []byte, v int32, pad int) []byte {
+	u := uint64(uint32(v<<1) ^ uint32(v>>31))
+	for u >= 0x80 {
+		dst = append(dst, byte(u)|0x80)
+		u >>= 7
+	}
+	if pad == 0 {
+		return append(dst, byte(u))
+	}
+	dst = append(dst, byte(u)|0x80)
+	for ; pad > 1; pad-- {
+		dst = append(dst, 0x80)
+	}
+	return append(dst, 0)
+}
+
+// randomPlainBatch returns an uncompressed batch of random records and
+// options to validate it with: mostly well-formed, with every shape the
+// format allows (null and empty keys and values, lengths and deltas of
+// one to five varint bytes, padded varints, headers, timestamps of -1 and
+// out of range, keyless records for compacted topics), and then, half the
+// time, broken: bytes flipped, records cut or appended, header fields
+// changed, with the CRC fixed up or not.
+func randomPlainBatch(rng *rand.Rand) (Batch, ValidateOptions) {
+	n := 1 + rng.IntN(40)
+	if rng.IntN(8) == 0 {
+		n = 1 + rng.IntN(600)
+	}
+	opts := ValidateOptions{
+		NowMs:                testNow,
+		Compacted:            rng.IntN(3) == 0,
+		LogAppendTime:        rng.IntN(5) == 0,
+		TimestampBeforeMaxMs: math.MaxInt64,
+		TimestampAfterMaxMs:  math.MaxInt64,
+	}
+	if rng.IntN(6) == 0 {
+		opts.TimestampBeforeMaxMs, opts.TimestampAfterMaxMs = rng.Int64N(6000), rng.Int64N(20000)
+	}
+	bytesOf := func() []byte {
+		switch rng.IntN(10) {
+		case 0:
+			if opts.Compacted && rng.IntN(8*n) != 0 {
+				return []byte("k") // keep most batches for compacted topics valid
+			}
+			return nil
+		case 1:
+			return []byte{}
+		case 2:
+			return make([]byte, 60+rng.IntN(8200)) // two-byte lengths, or three past 8191
+		default:
+			b := make([]byte, rng.IntN(60))
+			for i := range b {
+				b[i] = byte(rng.Uint32())
+			}
+			return b
+		}
+	}
+	pad := func() int {
+		if rng.IntN(10) == 0 {
+			return 1 + rng.IntN(3)
+		}
+		return 0
+	}
+	baseTs := int64(testNow) + rng.Int64N(2000) - 1000
+	var records []byte
+	for i := 0; i < n; i++ {
+		var tsDelta int64
+		switch rng.IntN(6) {
+		case 0:
+			tsDelta = -1 - baseTs // record timestamp -1
+		case 1:
+			tsDelta = rng.Int64N(1<<41) - 1<<40
+		default:
+			tsDelta = rng.Int64N(20000) - 5000
+		}
+		defect := rng.IntN(40 * n) // now and then one record breaks a rule
+		body := []byte{byte(rng.IntN(2))}
+		body = AppendVarlong(body, tsDelta)
+		offsetDelta := int32(i)
+		if defect == 3 {
+			offsetDelta += int32(rng.IntN(2)*2 - 1)
+		}
+		body = appendPaddedVarint(body, offsetDelta, pad())
+		for f, field := range [][]byte{bytesOf(), bytesOf()} {
+			switch {
+			case defect == 4+f:
+				body = appendPaddedVarint(body, -2, pad()) // a length below -1
+			case field == nil:
+				body = appendPaddedVarint(body, -1, pad())
+			default:
+				body = append(appendPaddedVarint(body, int32(len(field)), pad()), field...)
+			}
+		}
+		headers := 0
+		if rng.IntN(4) == 0 || defect == 1 {
+			headers = 1 + rng.IntN(3)
+		}
+		if defect == 0 {
+			headers += 1 + rng.IntN(2) // declares more headers than it has
+		}
+		body = appendPaddedVarint(body, int32(headers), pad())
+		for h := range headers {
+			if defect == 1 && h == 0 {
+				body = appendPaddedVarint(body, -1, 0) // a null header key
+			} else {
+				body = append(appendPaddedVarint(body, 1, pad()), 'h')
+			}
+			if v := bytesOf(); v == nil {
+				body = appendPaddedVarint(body, -1, 0)
+			} else {
+				body = append(appendPaddedVarint(body, int32(len(v)), 0), v...)
+			}
+		}
+		if defect == 2 {
+			body = append(body, make([]byte, 1+rng.IntN(3))...) // bytes no field claims
+		}
+		records = append(appendPaddedVarint(records, int32(len(body)), pad()), body...)
+	}
+	b := rawBatch(records, int32(n))
+	binary.BigEndian.PutUint64(b[baseOffsetOffset:], uint64(rng.Int64N(1<<40)))
+	binary.BigEndian.PutUint64(b[baseTimestampOffset:], uint64(baseTs))
+	b.UpdateCRC()
+
+	if rng.IntN(2) == 0 {
+		return b, opts
+	}
+	switch rng.IntN(4) {
+	case 0: // flip bytes in the records
+		for range 1 + rng.IntN(3) {
+			if len(b) > HeaderSize {
+				b[HeaderSize+rng.IntN(len(b)-HeaderSize)] ^= byte(1 + rng.IntN(255))
+			}
+		}
+	case 1: // cut the records short, or add bytes
+		if cut := rng.IntN(len(b) - HeaderSize + 1); rng.IntN(2) == 0 {
+			b = b[:len(b)-cut]
+		} else {
+			b = append(b, make([]byte, 1+rng.IntN(4))...)
+		}
+		binary.BigEndian.PutUint32(b[lengthOffset:], uint32(len(b)-LogOverhead))
+	case 2: // claim another record count
+		c := int32(n + rng.IntN(3) - 1)
+		binary.BigEndian.PutUint32(b[recordCountOffset:], uint32(c))
+		binary.BigEndian.PutUint32(b[lastOffsetDeltaOffset:], uint32(c-1))
+	case 3: // other header fields
+		b[attributesOffset+1] ^= byte(1) << rng.IntN(7)
+	}
+	if rng.IntN(8) != 0 {
+		b.UpdateCRC()
+	}
+	return b, opts
+}
+
+// sameValidation fails t unless the fast path and the general path
+// of Validate agree exactly on b: the same BatchInfo, or errors with the
+// same text, the same sentinels and the same record errors.
+func sameValidation(t testing.TB, b Batch, opts ValidateOptions) (BatchInfo, error) {
+	t.Helper()
+	fastInfo, fastErr := validate(b, opts, true)
+	info, err := validate(b, opts, false)
+	if fastInfo != info || (fastErr == nil) != (err == nil) {
+		t.Fatalf("fast path: %+v, %v; general path: %+v, %v", fastInfo, fastErr, info, err)
+	}
+	if err == nil {
+		return info, nil
+	}
+	if fastErr.Error() != err.Error() {
+		t.Fatalf("fast path error %q, general path error %q", fastErr, err)
+	}
+	for _, s := range []error{ErrCorrupt, ErrTooLarge, ErrInvalid, ErrInvalidTimestamp, ErrUnsupportedCodec} {
+		if errors.Is(fastErr, s) != errors.Is(err, s) {
+			t.Fatalf("fast path error %v and general path error %v disagree on %v", fastErr, err, s)
+		}
+	}
+	var fv, gv *ValidationError
+	if errors.As(fastErr, &fv) != errors.As(err, &gv) || (fv != nil && !reflect.DeepEqual(*fv, *gv)) {
+		t.Fatalf("record errors differ: %+v vs %+v", fv, gv)
+	}
+	return info, err
+}
+
+// The fast path (walkPlain) must reach exactly the general path's
+// verdict, and it must be the one that accepts every eligible batch the
+// general path accepts, or it would be a slow path in disguise.
+func TestValidateFastPathMatchesGeneral(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	var accepted, refused int
+	for range 3000 {
+		b, opts := randomPlainBatch(rng)
+		_, err := sameValidation(t, b, opts)
+		if err != nil {
+			refused++
+			continue
+		}
+		accepted++
+		attrs := b.Attributes()
+		if attrs.Codec() != CodecNone || attrs.Control() || attrs.LogAppendTime() {
+			continue
+		}
+		lo := saturatingSub(opts.NowMs, opts.TimestampBeforeMaxMs)
+		hi := saturatingAdd(opts.NowMs, opts.TimestampAfterMaxMs)
+		if w := walkPlain(b[HeaderSize:], b.NumRecords(), b.BaseTimestamp(), lo, hi, !opts.LogAppendTime, opts.Compacted); !w.ok {
+			t.Fatalf("walkPlain declined a batch Validate accepts: %+v", w)
+		}
+	}
+	if accepted < 500 || refused < 500 {
+		t.Fatalf("%d batches accepted and %d refused: the generator no longer covers both", accepted, refused)
+	}
+}
+
+func TestShortVarints(t *testing.T) {
+	for v := int32(-20000); v <= 20000; v++ {
+		for pad := range 3 {
+			enc := appendPaddedVarint(nil, v, pad)
+			enc = append(enc, 0x55) // a following byte must not be read
+			want, next, ok := varint32(enc, 0)
+			got, n := shortVarint(enc, 0)
+			if n == 0 {
+				got, n = longVarint(enc, 0)
+			}
+			if !ok || got != want || n != next {
+				t.Fatalf("%d padded %d (% x): short/long %d, %d bytes; varint32 %d, %d bytes, %v", v, pad, enc, got, n, want, next, ok)
+			}
+			l, n := shortVarlong(enc, 0)
+			if n == 0 {
+				l, n = longVarlong(enc, 0)
+			}
+			bv, bn := binary.Varint(enc)
+			if l != bv || n != bn {
+				t.Fatalf("varlong %d padded %d: %d, %d bytes; binary.Varint %d, %d", v, pad, l, n, bv, bn)
+			}
+		}
+	}
+	for _, bad := range [][]byte{{}, {0x80}, {0xff, 0xff, 0xff, 0xff, 0x1f}, {0x80, 0x80, 0x80, 0x80, 0x80, 0x00}} {
+		if v, n := shortVarint(bad, 0); n != 0 {
+			t.Errorf("shortVarint(% x) = %d", bad, v)
+		}
+		if v, n := longVarint(bad, 0); n != 0 {
+			t.Errorf("longVarint(% x) = %d", bad, v)
+		}
+	}
+	for _, bad := range [][]byte{{}, {0x80}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}} {
+		if v, n := shortVarlong(bad, 0); n != 0 {
+			t.Errorf("shortVarlong(% x) = %d", bad, v)
+		}
+		if v, n := longVarlong(bad, 0); n != 0 {
+			t.Errorf("longVarlong(% x) = %d", bad, v)
+		}
+	}
+	// Reading at the end, or past it, fails without a panic.
+	for _, p := range []int{2, 3} {
+		if _, n := shortVarint([]byte{1, 1}, p); n != 0 {
+			t.Errorf("shortVarint at %d of 2 bytes read something", p)
+		}
+		if _, n := longVarint([]byte{1, 1}, p); n != 0 {
+			t.Errorf("longVarint at %d of 2 bytes read something", p)
+		}
+		if _, n := longVarlong([]byte{1, 1}, p); n != 0 {
+			t.Errorf("longVarlong at %d of 2 bytes read something", p)
 		}
 	}
 }
