@@ -1,14 +1,50 @@
 // Package handler serves Kafka requests: it decodes each request body with
 // kmsg (generated from Kafka's own message definitions), checks the API
 // version against the range this broker advertises, and dispatches to the
-// function serving that API, one file per API key (00_produce.go,
-// 18_api_versions.go, ...), each registering its version range in an init
-// function. Errors from the subsystems become Kafka error codes here, at the
-// edge, and nowhere else.
+// function serving that API, one file per API key, each registering its
+// version range in an init function. Errors from the subsystems become Kafka
+// error codes here, at the edge, and nowhere else (errors.go holds the one
+// mapping).
+//
+// # APIs served
+//
+//	file                               API                      served versions
+//	00_produce.go                      Produce                  3-max (0-2 advertised, see below)
+//	01_fetch.go, 01_fetch_encode.go    Fetch                    4-max, zero-copy
+//	02_list_offsets.go                 ListOffsets              0-max
+//	03_metadata.go                     Metadata                 0-max, auto-create
+//	18_api_versions.go                 ApiVersions              0-max
+//	19_create_topics.go                CreateTopics             2-max
+//	20_delete_topics.go                DeleteTopics             1-max
+//	21_delete_records.go               DeleteRecords            0-max
+//	23_offset_for_leader_epoch.go      OffsetForLeaderEpoch     0-max
+//	32_describe_configs.go             DescribeConfigs          1-max
+//	33_alter_configs.go                AlterConfigs             0-max
+//	35_describe_log_dirs.go            DescribeLogDirs          1-max
+//	37_create_partitions.go            CreatePartitions         0-max
+//	44_incremental_alter_configs.go    IncrementalAlterConfigs  0-max
+//	60_describe_cluster.go             DescribeCluster          0-max
+//
+// max is the newest version kmsg knows; floors are Kafka 4's (KIP-896).
+// Produce v0-v2 are advertised, as Kafka 4 does for librdkafka's sake
+// (KAFKA-18659), and a request at those versions closes the connection as
+// Kafka's does. admin.go holds what the admin APIs share: the per-listener
+// view of brokers, error mapping and authorized-operation bit sets.
+//
+// # Bad input
 //
 // Requests a broker cannot interpret close the connection, as Kafka does: an
 // unknown API key, an unsupported version of any API but ApiVersions, or a
 // body that does not parse. An ApiVersions request newer than this broker
 // speaks is answered with UNSUPPORTED_VERSION and the supported ranges in a
 // v0 body (KIP-511), so that the client retries with a version it shares.
+// kmsg is used through a patched copy (third_party/franz-go/pkg/kmsg) whose
+// tagged-field loops stop when the input runs out; FuzzDispatch sends
+// arbitrary bodies to every API and version of a running broker.
+//
+// # Deferred answers
+//
+// Produce with acks=all and Fetch with a wait are parked in the replica
+// manager's purgatories and answered from whichever goroutine completes or
+// expires them; the handler never blocks a connection's reader on them.
 package handler
