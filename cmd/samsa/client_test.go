@@ -24,6 +24,11 @@ func runCLI(t *testing.T, stdin string, args ...string) (stdout, stderr string, 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	return runCLIContext(ctx, stdin, args...)
+}
+
+// runCLIContext is runCLI under ctx: its end is what Ctrl-C is to a user.
+func runCLIContext(ctx context.Context, stdin string, args ...string) (stdout, stderr string, err error) {
 	root := newRootCmd()
 	var out, errOut bytes.Buffer
 	root.SetIn(strings.NewReader(stdin))
@@ -369,6 +374,12 @@ func TestProduceInputErrors(t *testing.T) {
 	if !strings.Contains(summary, "Produced 1 record ") {
 		t.Fatalf("summary %q: the line before the bad one should be produced", summary)
 	}
+	// A missing topic is auto-created by the broker for the producer, as
+	// for Kafka's producers.
+	_, summary = mustCLI(t, "x\n", "produce", "created-by-produce", bk)
+	if !strings.Contains(summary, "Produced 1 record ") {
+		t.Fatalf("produce to a new topic: %q", summary)
+	}
 	for _, args := range [][]string{
 		{"--acks", "2"}, {"--compression", "brotli"}, {"--header", "novalue"}, {"--max-line-bytes", "x"},
 	} {
@@ -381,6 +392,14 @@ func TestProduceInputErrors(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, "", "consume", "errs", bk, "-b", "--offset", "3"); err == nil {
 		t.Error("consume --from-beginning --offset accepted")
+	}
+	// Consuming a topic that does not exist waits for it, and says so;
+	// an interrupt then ends it with success.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, stderr, err := runCLIContext(ctx, "", "consume", "no-such-topic", bk, "-n", "1")
+	if err != nil || !strings.Contains(stderr, "warning: topic no-such-topic does not exist") || !strings.Contains(stderr, "Processed a total of 0 messages") {
+		t.Fatalf("consume of a missing topic: err %v, stderr %q", err, stderr)
 	}
 	// A line longer than --max-line-bytes is refused, not split.
 	_, _, err = runCLI(t, strings.Repeat("x", 2000)+"\n", "produce", "errs", bk, "--max-line-bytes", "1KiB")

@@ -143,6 +143,10 @@ func runConsume(ctx context.Context, o *consumeOptions, topic string, stdout, st
 	}
 	defer cl.Close()
 
+	if !o.exitAtEnd {
+		warnIfMissing(ctx, cl, topic, stderr)
+	}
+
 	// remaining maps each partition still to be read (--exit-at-end) to
 	// the offset its last record has.
 	var remaining map[int32]int64
@@ -317,4 +321,15 @@ func requireGroupAPIs(ctx context.Context, f *clientFlags) error {
 		}
 	}
 	return nil
+}
+
+// warnIfMissing tells the user, once, that the topic does not exist (yet):
+// the consumer then waits for it silently, which looks like a hang.
+func warnIfMissing(ctx context.Context, cl *kgo.Client, topic string, stderr io.Writer) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	tds, err := kadm.NewClient(cl).ListTopics(ctx, topic)
+	if err == nil && !tds.Has(topic) {
+		fmt.Fprintf(stderr, "warning: topic %s does not exist; waiting for it to be created\n", topic)
+	}
 }

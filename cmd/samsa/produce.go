@@ -42,7 +42,9 @@ func newProduceCmd() *cobra.Command {
 (a trailing \r is dropped, an empty line is an empty value). With
 --key-separator, the text before the first separator on a line is the
 record's key and the rest its value; a line without the separator is an
-error. Records without a key are spread over the partitions by franz-go's
+error. A topic that does not exist is created with the broker's defaults
+when the broker allows it (auto.create.topics.enable, as Kafka's producers
+ask). Records without a key are spread over the partitions by franz-go's
 sticky partitioner, keyed records by the murmur2 hash of the key, as Kafka's
 Java producer does. A summary goes to standard error at the end.`,
 		Example: `  printf 'hello\nworld\n' | samsa produce demo
@@ -119,6 +121,9 @@ func runProduce(ctx context.Context, o *produceOptions, topic string, in io.Read
 	}
 	opts := []kgo.Opt{
 		kgo.DefaultProduceTopic(topic),
+		// As Kafka's producers do by default (allow.auto.create.topics):
+		// a broker with auto.create.topics.enable creates a missing topic.
+		kgo.AllowAutoTopicCreation(),
 		kgo.RequiredAcks(acks),
 		kgo.ProducerBatchCompression(codec),
 		kgo.ProducerLinger(o.linger),
