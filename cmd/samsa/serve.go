@@ -37,7 +37,7 @@ Unknown keys and invalid values fail the start.`,
 				return fmt.Errorf("--log-level: %w", err)
 			}
 			logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-			cfg, err := config.Load(config.LoadOptions{File: configFile, Env: os.Environ(), Overrides: overrides})
+			cfg, err := config.Load(config.LoadOptions{File: configFile, Env: serverEnv(os.Environ()), Overrides: overrides})
 			if err != nil {
 				return err
 			}
