@@ -1,7 +1,6 @@
 package record
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -391,114 +390,168 @@ type plainWalk struct {
 // Validate: strict framing as Records parses it (see recordReader.next),
 // count records, offset delta i for record i, a non-null key when
 // compacted, and with checkTs a timestamp (baseTs plus the record's
-// delta) of -1 or within [lo, hi]. It is the general walk's fast path: it
-// decodes one- and two-byte varints inline, builds no Record, formats no
-// message, and stops at the first record it cannot accept, leaving ok
-// false; Validate then runs the general walk, which reports exactly what
-// is wrong, so this path never decides an error. It is safe on any bytes.
+// delta) of -1 or within [lo, hi]. It is the general walk's fast path:
+// it builds no Record, formats no message, and stops at the first record
+// it cannot accept, leaving ok false; Validate then runs the general
+// walk, which reports exactly what is wrong, so this path never decides
+// an error. It is safe on any bytes.
+//
+// walkShort checks records whose varints all take one or two bytes, the
+// usual case, in a loop that calls nothing (so the compiler keeps its
+// state in registers); a record with a longer varint it hands back to
+// walkPlain, which reads that one record with the general reader.
 func walkPlain(data []byte, count int32, baseTs, lo, hi int64, checkTs, compacted bool) plainWalk {
-	w := plainWalk{maxTimestamp: NoTimestamp, maxIndex: -1}
-	p := 0
-	i := int32(0)
-records:
+	c := walkCursor{maxTimestamp: NoTimestamp, maxIndex: -1}
+	if !checkTs {
+		lo, hi = math.MinInt64, math.MaxInt64
+	}
+	minKeyLen := int32(-1)
+	if compacted {
+		minKeyLen = 0
+	}
+	var (
+		r      Record
+		status walkStatus
+	)
+	for {
+		c, status = walkShort(data, count, c, baseTs, lo, hi, minKeyLen)
+		switch status {
+		case walkDone:
+			return plainWalk{ok: c.pos == len(data), maxTimestamp: c.maxTimestamp, maxIndex: c.maxIndex}
+		case walkRefused:
+			return plainWalk{}
+		}
+		// Record c.index has a varint of three bytes or more, or is
+		// malformed.
+		rr := recordReader{data: data, pos: c.pos, index: c.index, count: count, baseTimestamp: baseTs, class: ErrInvalid}
+		if rr.next(&r, false) != nil || rr.offsetDelta != c.index || (compacted && r.Key == nil) ||
+			(r.Timestamp != NoTimestamp && (r.Timestamp < lo || r.Timestamp > hi)) {
+			return plainWalk{}
+		}
+		if r.Timestamp > c.maxTimestamp {
+			c.maxTimestamp, c.maxIndex = r.Timestamp, c.index
+		}
+		c.pos, c.index = rr.pos, c.index+1
+	}
+}
+
+// walkCursor is how far walkPlain got: the record at pos in the records
+// block is record index; maxTimestamp and maxIndex are as in plainWalk
+// over the records before it.
+type walkCursor struct {
+	pos          int
+	index        int32
+	maxTimestamp int64
+	maxIndex     int32
+}
+
+// walkStatus is why walkShort stopped.
+type walkStatus int8
+
+const (
+	walkDone    walkStatus = iota // every declared record passed
+	walkRefused                   // a record broke a rule
+	walkLong                      // the record at the cursor has a varint walkShort does not read
+)
+
+// walkShort is walkPlain's loop for records whose varints all take one or
+// two bytes; it returns the cursor at the first record it cannot finish.
+// A timestamp other than -1 must lie in [lo, hi] and a key length be at
+// least minKeyLen (0 on a compacted topic, else -1, null).
+func walkShort(data []byte, count int32, c walkCursor, baseTs, lo, hi int64, minKeyLen int32) (walkCursor, walkStatus) {
+	p, i := c.pos, c.index
+	maxTs, maxIdx := c.maxTimestamp, c.maxIndex
 	for ; i < count; i++ {
+		start := p
 		length, n := shortVarint(data, p)
 		if n == 0 {
-			if length, n = longVarint(data, p); n == 0 {
-				break
-			}
+			return walkCursor{start, i, maxTs, maxIdx}, walkLong
 		}
 		q := p + n
 		if length <= 0 || int(length) > len(data)-q {
-			break
+			return c, walkRefused
 		}
 		rec := data[q : q+int(length)]
 		p = q + int(length)
 		// rec[0] is the attributes byte, which any value passes.
 		tsDelta, n := shortVarlong(rec, 1)
 		if n == 0 {
-			if tsDelta, n = longVarlong(rec, 1); n == 0 {
-				break
-			}
+			return walkCursor{start, i, maxTs, maxIdx}, walkLong
 		}
 		q = 1 + n
 		offsetDelta, n := shortVarint(rec, q)
 		if n == 0 {
-			if offsetDelta, n = longVarint(rec, q); n == 0 {
-				break
-			}
+			return walkCursor{start, i, maxTs, maxIdx}, walkLong
 		}
 		if offsetDelta != i {
-			break
+			return c, walkRefused
 		}
 		q += n
 		keyLen, n := shortVarint(rec, q)
 		if n == 0 {
-			if keyLen, n = longVarint(rec, q); n == 0 {
-				break
-			}
+			return walkCursor{start, i, maxTs, maxIdx}, walkLong
 		}
 		q += n
-		if keyLen < -1 || int(keyLen) > len(rec)-q || (compacted && keyLen < 0) {
-			break
+		if keyLen < minKeyLen || int(keyLen) > len(rec)-q {
+			return c, walkRefused
 		}
 		q += max(int(keyLen), 0)
 		valueLen, n := shortVarint(rec, q)
 		if n == 0 {
-			if valueLen, n = longVarint(rec, q); n == 0 {
-				break
-			}
+			return walkCursor{start, i, maxTs, maxIdx}, walkLong
 		}
 		q += n
 		if valueLen < -1 || int(valueLen) > len(rec)-q {
-			break
+			return c, walkRefused
 		}
 		q += max(int(valueLen), 0)
 		headers, n := shortVarint(rec, q)
 		if n == 0 {
-			if headers, n = longVarint(rec, q); n == 0 {
-				break
-			}
+			return walkCursor{start, i, maxTs, maxIdx}, walkLong
 		}
 		q += n
 		if headers < 0 || int(headers) > (len(rec)-q)/2 {
-			break
+			return c, walkRefused
 		}
 		for ; headers > 0; headers-- {
 			// A header key cannot be null; its value can.
-			for _, least := range [2]int32{0, -1} {
-				l, n := shortVarint(rec, q)
-				if n == 0 {
-					if l, n = longVarint(rec, q); n == 0 {
-						break records
-					}
-				}
-				q += n
-				if l < least || int(l) > len(rec)-q {
-					break records
-				}
-				q += max(int(l), 0)
+			keyLen, n := shortVarint(rec, q)
+			if n == 0 {
+				return walkCursor{start, i, maxTs, maxIdx}, walkLong
 			}
+			q += n
+			if keyLen < 0 || int(keyLen) > len(rec)-q {
+				return c, walkRefused
+			}
+			q += int(keyLen)
+			valueLen, n := shortVarint(rec, q)
+			if n == 0 {
+				return walkCursor{start, i, maxTs, maxIdx}, walkLong
+			}
+			q += n
+			if valueLen < -1 || int(valueLen) > len(rec)-q {
+				return c, walkRefused
+			}
+			q += max(int(valueLen), 0)
 		}
 		if q != len(rec) {
-			break
+			return c, walkRefused
 		}
 		ts := baseTs + tsDelta
-		if checkTs && ts != NoTimestamp && (ts < lo || ts > hi) {
-			break
+		if ts != NoTimestamp && (ts < lo || ts > hi) {
+			return c, walkRefused
 		}
-		if ts > w.maxTimestamp {
-			w.maxTimestamp, w.maxIndex = ts, i
+		if ts > maxTs {
+			maxTs, maxIdx = ts, i
 		}
 	}
-	w.ok = i == count && p == len(data)
-	return w
+	return walkCursor{p, i, maxTs, maxIdx}, walkDone
 }
 
 // shortVarint decodes the one- and two-byte encodings of a zig-zag
 // varint at b[p:] (values -8192..8191: most lengths, deltas and counts),
 // small enough to be inlined; n is the number of bytes read, or 0 if the
-// encoding is longer or b ends first, for the caller to try longVarint.
+// encoding is longer or b ends first.
 func shortVarint(b []byte, p int) (v int32, n int) {
 	if p < len(b) {
 		u := uint32(b[p])
@@ -513,18 +566,6 @@ func shortVarint(b []byte, p int) (v int32, n int) {
 		}
 	}
 	return 0, 0
-}
-
-// longVarint is varint32 at b[p:], out of line: n is the number of bytes
-// read, 0 where varint32 fails.
-//
-//go:noinline
-func longVarint(b []byte, p int) (v int32, n int) {
-	v, next, ok := varint32(b, p)
-	if !ok {
-		return 0, 0
-	}
-	return v, next - p
 }
 
 // shortVarlong is shortVarint for a varlong.
@@ -542,19 +583,4 @@ func shortVarlong(b []byte, p int) (v int64, n int) {
 		}
 	}
 	return 0, 0
-}
-
-// longVarlong is binary.Varint at b[p:] (at most 10 bytes, 64 bits), as
-// recordReader.next reads a timestamp delta: n is 0 where it fails.
-//
-//go:noinline
-func longVarlong(b []byte, p int) (v int64, n int) {
-	if p >= len(b) {
-		return 0, 0
-	}
-	v, n = binary.Varint(b[p:])
-	if n <= 0 {
-		return 0, 0
-	}
-	return v, n
 }
