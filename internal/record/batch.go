@@ -3,7 +3,6 @@ package record
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 )
 
 // Field offsets within a batch; see the layout in doc.go.
@@ -44,8 +43,6 @@ const (
 	// NoTimestamp is Kafka's "no timestamp" value (-1).
 	NoTimestamp = -1
 )
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Batch is one whole RecordBatch: exactly the bytes from baseOffset to the
 // end of its records, as a producer sends it and as the log stores it.
@@ -206,7 +203,7 @@ func (b Batch) Magic() int8 { return int8(b[magicOffset]) }
 func (b Batch) CRC() uint32 { return binary.BigEndian.Uint32(b[crcOffset:]) }
 
 // ComputeCRC returns the CRC-32C of the span the checksum covers.
-func (b Batch) ComputeCRC() uint32 { return crc32.Checksum(b[attributesOffset:], castagnoli) }
+func (b Batch) ComputeCRC() uint32 { return crc32cUpdate(0, b[attributesOffset:]) }
 
 // Attributes returns the attribute bits.
 func (b Batch) Attributes() Attributes {

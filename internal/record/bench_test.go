@@ -1,6 +1,7 @@
 package record
 
 import (
+	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
 	"testing"
@@ -52,7 +53,8 @@ func benchRecords() []testRecord {
 
 // BenchmarkValidate measures Validate on a 1 MiB batch of 1 KiB records
 // for each codec, beside baselines in the same run: CRC-32C over the
-// uncompressed batch (the least any validation must do), the general
+// uncompressed batch (the least any validation must do; with this
+// package's kernel and with hash/crc32), the general
 // record walk on the uncompressed batch, and, for each codec,
 // decompressing the records block alone. Every sub-benchmark sets its
 // bytes to the uncompressed batch size, so MB/s compare the same logical
@@ -64,7 +66,20 @@ func BenchmarkValidate(b *testing.B) {
 	size := int64(len(plain))
 	opts := ValidateOptions{MaxBatchBytes: 2 << 20, NowMs: testNow, TimestampBeforeMaxMs: 1 << 40, TimestampAfterMaxMs: 1 << 40}
 
+	// CRC-32C as Validate computes it (crc32cUpdate), and as hash/crc32
+	// does.
 	b.Run("baseline=crc32c", func(b *testing.B) {
+		b.SetBytes(size)
+		b.ReportAllocs()
+		var sum uint32
+		cpu := startCPUMeter(b)
+		for b.Loop() {
+			sum += crc32cUpdate(0, plain)
+		}
+		cpu.report(size)
+		_ = sum
+	})
+	b.Run("baseline=hash-crc32", func(b *testing.B) {
 		b.SetBytes(size)
 		b.ReportAllocs()
 		var sum uint32
@@ -153,5 +168,41 @@ func BenchmarkBuild(b *testing.B) {
 				buildBatch(b, codecOpts(codec), recs)
 			}
 		})
+	}
+}
+
+// BenchmarkCRC32C compares crc32cUpdate (the AVX-512 folding kernel from
+// crc32cFoldMin bytes, where the CPU has it) with hash/crc32 over inputs
+// of several sizes, to place crc32cFoldMin and to show the gain.
+func BenchmarkCRC32C(b *testing.B) {
+	for _, size := range []int{256, 512, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 1 << 20} {
+		p := make([]byte, size)
+		for i := range p {
+			p[i] = byte(i * 7)
+		}
+		for _, impl := range []struct {
+			name string
+			fn   func([]byte) uint32
+		}{
+			{"hash-crc32", func(p []byte) uint32 { return crc32.Checksum(p, castagnoli) }},
+			{"fold", func(p []byte) uint32 {
+				if !haveCRC32CFold || len(p) < 256 {
+					return crc32.Checksum(p, castagnoli)
+				}
+				n := len(p) &^ 15
+				return crc32.Update(^castagnoliAVX512(^uint32(0), p[:n]), castagnoli, p[n:])
+			}},
+		} {
+			b.Run(fmt.Sprintf("size=%d/impl=%s", size, impl.name), func(b *testing.B) {
+				b.SetBytes(int64(size))
+				var sum uint32
+				cpu := startCPUMeter(b)
+				for b.Loop() {
+					sum += impl.fn(p)
+				}
+				cpu.report(int64(size))
+				_ = sum
+			})
+		}
 	}
 }
