@@ -119,6 +119,15 @@ func (m *Manager) Close() error {
 	return nil
 }
 
+// ReleaseFetches answers every parked fetch at once, with what it can read
+// now, and makes later fetches answer at once instead of parking; produce
+// is unaffected. A stopping broker calls it before draining its
+// connections, which waits for in-flight requests: a parked long poll
+// would otherwise hold the drain for the rest of its MaxWait, which is
+// the client's fetch.max.wait.ms. Close still closes everything.
+// ReleaseFetches is idempotent.
+func (m *Manager) ReleaseFetches() { m.fetch.Close() }
+
 func (m *Manager) isClosed() bool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()

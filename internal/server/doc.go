@@ -5,9 +5,11 @@
 //	       (load and recover partitions) -> timer -> replica manager ->
 //	       partitions from the metadata image -> handler -> network listeners
 //	       -> broker registration (with the bound, advertised endpoints)
-//	stop:  network (stop accepting, drain in-flight requests) -> replica
-//	       manager (parked operations answer) -> timer -> log manager (flush,
-//	       checkpoints, clean-shutdown markers) -> metadata log
+//	stop:  parked fetches answer (a long poll would hold the drain for up
+//	       to its max wait) -> network (stop accepting, drain in-flight
+//	       requests) -> replica manager (parked operations answer) -> timer
+//	       -> log manager (flush, checkpoints, clean-shutdown markers) ->
+//	       metadata log
 //
 // It also owns the one piece of glue between metadata and data: a metadata
 // listener that turns each published change into partition actions (a topic

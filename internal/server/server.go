@@ -265,6 +265,11 @@ func (s *Server) Metadata() *metadata.Image { return s.publisher.Image() }
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		if s.replicas != nil {
+			// The drain below waits for in-flight requests; a parked
+			// fetch would hold it until its max wait ran out.
+			s.replicas.ReleaseFetches()
+		}
 		if s.network != nil {
 			errs = append(errs, s.network.Close(ctx))
 		}
