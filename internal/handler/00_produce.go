@@ -77,7 +77,16 @@ func serveProduce(h *Handler, c *Context, req *kmsg.ProduceRequest) {
 
 	// Transactional batches need a transactional id (Kafka answers the
 	// whole request with TRANSACTIONAL_ID_AUTHORIZATION_FAILED otherwise).
+	// With acks=0 Kafka has no error response (getErrorResponse is null)
+	// and closes the connection instead: the producer reads no answer to
+	// this request, so a response would pass for the next one's.
 	if req.TransactionID == nil && hasTransactionalBatch(req) {
+		if req.Acks == 0 {
+			h.log.Info("closing connection: transactional batch without a transactional id in a produce request with acks=0",
+				"client_id", c.ClientID(), "remote", c.Req.Conn.RemoteAddr())
+			_ = c.Req.CloseConnection()
+			return
+		}
 		resp := produceErrorResponse(req, kerr.TransactionalIDAuthorizationFailed.Code)
 		c.respond(resp)
 		return

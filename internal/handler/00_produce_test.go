@@ -416,3 +416,18 @@ func TestProduceEveryVersion(t *testing.T) {
 		next += 2
 	}
 }
+
+// TestProduceAcksZeroTransactionalWithoutID: a request-level error on an
+// acks=0 produce closes the connection, as Kafka's
+// ProduceRequest.getErrorResponse (null for acks=0) makes it do; a
+// response the producer does not expect would be read as the answer to
+// its next request.
+func TestProduceAcksZeroTransactionalWithoutID(t *testing.T) {
+	b := startBroker(t)
+	b.createTopic(t, "t", 1, nil)
+	txn := record.DefaultBuilderOptions()
+	txn.ProducerID, txn.ProducerEpoch, txn.BaseSequence, txn.Transactional = 7, 0, 0, true
+	c := b.dial(t)
+	c.send(produceReq(9, 0, "t", map[int32][]byte{0: produceBatch(t, txn, time.Now().UnixMilli(), "a")}))
+	c.expectClosed()
+}
