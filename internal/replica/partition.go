@@ -44,7 +44,7 @@ type Partition struct {
 	removed          error    // guarded by mu: nil while hosted, else what parked operations answer
 
 	hwMu      sync.Mutex
-	followers map[int32]*followerState // guarded by hwMu; replaced (under mu too) on a new epoch
+	followers map[int32]*followerState // guarded by hwMu; replaced (under mu too) by makeLeader
 }
 
 func newPartition(tp TopicPartition, nodeID int32, l *storage.Log) *Partition {
@@ -133,16 +133,27 @@ func (p *Partition) makeLeader(topicID [16]byte, epoch int32, replicas, isr []in
 		p.leader = true
 		p.leaderEpoch = epoch
 		p.epochStartOffset = p.log.LogEndOffset()
-		followers := make(map[int32]*followerState, len(replicas))
-		for _, r := range replicas {
-			if r != p.nodeID {
-				followers[r] = &followerState{logEndOffset: unknownOffset, logStartOffset: unknownOffset}
-			}
-		}
-		p.hwMu.Lock()
-		p.followers = followers
-		p.hwMu.Unlock()
 	}
+	// Kafka's updateAssignmentAndIsr: one follower state per replica. A
+	// new epoch forgets every position; within an epoch the replica set
+	// can still change (a reassignment adds or drops replicas without a
+	// new leader epoch), and the replicas that stay keep theirs. A
+	// replica without a state would never count toward the high
+	// watermark once in the ISR.
+	p.hwMu.Lock()
+	followers := make(map[int32]*followerState, len(replicas))
+	for _, r := range replicas {
+		if r == p.nodeID {
+			continue
+		}
+		if f := p.followers[r]; f != nil && !changed {
+			followers[r] = f
+		} else {
+			followers[r] = &followerState{logEndOffset: unknownOffset, logStartOffset: unknownOffset}
+		}
+	}
+	p.followers = followers
+	p.hwMu.Unlock()
 	p.maybeIncrementHWLocked()
 	return changed, nil
 }

@@ -303,3 +303,42 @@ func TestAppendRecordsCoordinatorOrigin(t *testing.T) {
 		t.Fatal(r.Err)
 	}
 }
+
+// TestSameEpochReplicaSetChange: a replica added to the replica set
+// without a new leader epoch (a reassignment adding a replica) is
+// tracked like the others, as Kafka's updateAssignmentAndIsr does: once
+// it joins the ISR, its fetches move the high watermark and complete
+// acks=all produces.
+func TestSameEpochReplicaSetChange(t *testing.T) {
+	e := newEnv(t)
+	a := tp("t", 0)
+	e.leadWith(a, 2, []int32{testNode, 2}, []int32{testNode, 2}, DefaultPartitionConfig())
+	e.leadWith(a, 2, []int32{testNode, 2, 3}, []int32{testNode, 2}, DefaultPartitionConfig())
+	e.leadWith(a, 2, []int32{testNode, 2, 3}, []int32{testNode, 2, 3}, DefaultPartitionConfig())
+
+	ch := e.produceAsync(-1, time.Minute, AppendRequest{TP: a, Records: batch(t, 2, 10)})
+	mustWait(t, ch)
+	p, _ := e.m.Partition(a)
+	for _, r := range []int32{2, 3} {
+		f := fp(a, 2)
+		f.CurrentLeaderEpoch = 2
+		if res := e.fetchNow(FetchParams{ReplicaID: r, MaxBytes: 1 << 20}, f)[0]; res.Err != nil {
+			t.Fatalf("follower %d: %v", r, res.Err)
+		}
+	}
+	if p.HighWatermark() != 2 {
+		t.Fatalf("HW %d after both followers reached 2", p.HighWatermark())
+	}
+	if r := mustRecv(t, ch)[0]; r.Err != nil {
+		t.Fatalf("acks=all: %v", r.Err)
+	}
+
+	// A replica removed without a new epoch no longer counts either.
+	e.leadWith(a, 2, []int32{testNode, 2}, []int32{testNode, 2}, DefaultPartitionConfig())
+	p.hwMu.Lock()
+	_, stale := p.followers[3]
+	p.hwMu.Unlock()
+	if stale {
+		t.Fatal("removed replica 3 still tracked")
+	}
+}
