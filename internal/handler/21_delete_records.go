@@ -20,8 +20,8 @@ func init() {
 // known but not led here), internal topics INVALID_TOPIC_EXCEPTION, an
 // offset beyond the high watermark (or below -1) OFFSET_OUT_OF_RANGE, a
 // topic whose cleanup.policy lacks delete POLICY_VIOLATION. A partition
-// named twice is answered once, for its last offset, as Kafka's request
-// map does.
+// named twice is applied and answered once, for its last offset, as
+// Kafka's request map does.
 //
 // Kafka parks the answer until every live replica's log start offset has
 // caught up (DelayedDeleteRecords); with the leader alone that is at once,
@@ -32,9 +32,38 @@ func serveDeleteRecords(h *Handler, c *Context, req *kmsg.DeleteRecordsRequest) 
 	type slot struct{ topic, partition int }
 	seen := map[replica.TopicPartition]slot{}
 	byTopic := map[string]int{}
+	// Only the last occurrence of a partition is applied (Kafka's request
+	// map); an earlier one just holds its place in the response.
+	last := map[replica.TopicPartition]int{}
+	n := 0
+	for _, rt := range req.Topics {
+		for _, rp := range rt.Partitions {
+			last[replica.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}] = n
+			n++
+		}
+	}
+	n = 0
 	for _, rt := range req.Topics {
 		for _, rp := range rt.Partitions {
 			tp := replica.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}
+			s, dup := seen[tp]
+			if !dup {
+				ti, ok := byTopic[rt.Topic]
+				if !ok {
+					t := kmsg.NewDeleteRecordsResponseTopic()
+					t.Topic = rt.Topic
+					resp.Topics = append(resp.Topics, t)
+					ti = len(resp.Topics) - 1
+					byTopic[rt.Topic] = ti
+				}
+				resp.Topics[ti].Partitions = append(resp.Topics[ti].Partitions, kmsg.DeleteRecordsResponseTopicPartition{})
+				s = slot{ti, len(resp.Topics[ti].Partitions) - 1}
+				seen[tp] = s
+			}
+			n++
+			if last[tp] != n-1 {
+				continue
+			}
 			p := kmsg.NewDeleteRecordsResponseTopicPartition()
 			p.Partition = rp.Partition
 			p.LowWatermark = -1
@@ -55,20 +84,7 @@ func serveDeleteRecords(h *Handler, c *Context, req *kmsg.DeleteRecordsRequest) 
 					p.LowWatermark = lw
 				}
 			}
-			if s, dup := seen[tp]; dup {
-				resp.Topics[s.topic].Partitions[s.partition] = p
-				continue
-			}
-			ti, ok := byTopic[rt.Topic]
-			if !ok {
-				t := kmsg.NewDeleteRecordsResponseTopic()
-				t.Topic = rt.Topic
-				resp.Topics = append(resp.Topics, t)
-				ti = len(resp.Topics) - 1
-				byTopic[rt.Topic] = ti
-			}
-			resp.Topics[ti].Partitions = append(resp.Topics[ti].Partitions, p)
-			seen[tp] = slot{ti, len(resp.Topics[ti].Partitions) - 1}
+			resp.Topics[s.topic].Partitions[s.partition] = p
 		}
 	}
 	c.respond(resp)

@@ -109,3 +109,24 @@ func TestDeleteRecordsWithFranzGo(t *testing.T) {
 		t.Fatalf("DeleteRecords: %+v", r)
 	}
 }
+
+// TestDeleteRecordsDuplicateAppliesLastOnly: Kafka keeps a partition
+// named twice in a map, so only its last offset is applied, not every
+// one in turn (which would delete up to the largest).
+func TestDeleteRecordsDuplicateAppliesLastOnly(t *testing.T) {
+	b := startBroker(t)
+	b.createTopic(t, "dr", 1, nil)
+	produceAt(t, b, "dr", 0, time.Now().UnixMilli(), 4)
+	req := deleteRecordsReq(2, "dr", map[int32]int64{0: 3}, 0)
+	again := kmsg.NewDeleteRecordsRequestTopicPartition()
+	again.Partition, again.Offset = 0, 1
+	req.Topics[0].Partitions = append(req.Topics[0].Partitions, again)
+	resp := b.raw(t, req).(*kmsg.DeleteRecordsResponse)
+	if ps := resp.Topics[0].Partitions; len(ps) != 1 || ps[0].ErrorCode != 0 || ps[0].LowWatermark != 1 {
+		t.Fatalf("duplicate partition: %+v", ps)
+	}
+	lo := b.raw(t, listOffsetsReq(5, "dr", lop(0, -2))).(*kmsg.ListOffsetsResponse)
+	if off := lo.Topics[0].Partitions[0].Offset; off != 1 {
+		t.Fatalf("earliest offset %d after deleting before 1 (the last of the duplicates)", off)
+	}
+}
