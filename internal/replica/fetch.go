@@ -172,14 +172,14 @@ func (m *Manager) read(params FetchParams, fp FetchPartition, maxBytes int, minO
 		return errFetchResult(fp.TP, err), false
 	}
 	follower := params.ReplicaID >= 0
-	if follower && !p.isReplicaLocked(params.ReplicaID) {
+	if follower && !p.isFollowerLocked(params.ReplicaID) {
 		// Kafka's followerReplicaOrThrow: with an epoch in the request it
 		// matched ours, so the replica set is what is out of date.
 		err := ErrNotLeader
 		if fp.CurrentLeaderEpoch >= 0 {
 			err = ErrUnknownLeaderEpoch
 		}
-		return errFetchResult(fp.TP, fmt.Errorf("%w: %s: replica %d is not in the replica set %v", err, fp.TP, params.ReplicaID, p.replicas)), false
+		return errFetchResult(fp.TP, fmt.Errorf("%w: %s: replica %d is not a follower in the replica set %v", err, fp.TP, params.ReplicaID, p.replicas)), false
 	}
 
 	// The offsets before the read, as Kafka answers them: appends after

@@ -341,3 +341,23 @@ func TestFetchFollowerDivergingEpoch(t *testing.T) {
 		t.Fatalf("unknown replica: %+v", r)
 	}
 }
+
+// TestFetchAsLeaderReplicaRefused: a fetch claiming the leader's own id
+// as its replica id is no follower (Kafka's followerReplicaOrThrow looks
+// in the remote replicas only), so it must not read past the high
+// watermark as followers do.
+func TestFetchAsLeaderReplicaRefused(t *testing.T) {
+	e := newEnv(t)
+	a := tp("t", 0)
+	e.leadWith(a, 0, []int32{testNode, 2}, []int32{testNode, 2}, DefaultPartitionConfig())
+	e.produceOK(a, 3, 10) // acks=1: above the high watermark until 2 fetches
+	self := FetchParams{ReplicaID: testNode, MaxBytes: 1 << 20}
+	if r := e.fetchNow(self, fp(a, 0))[0]; !errors.Is(r.Err, ErrNotLeader) || r.Records.Size != 0 {
+		t.Fatalf("fetch as the leader's own replica id, no epoch: %+v", r)
+	}
+	f := fp(a, 0)
+	f.CurrentLeaderEpoch = 0
+	if r := e.fetchNow(self, f)[0]; !errors.Is(r.Err, ErrUnknownLeaderEpoch) || r.Records.Size != 0 {
+		t.Fatalf("fetch as the leader's own replica id, with epoch: %+v", r)
+	}
+}

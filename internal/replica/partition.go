@@ -275,5 +275,9 @@ func (p *Partition) updateFollowerLocked(replica int32, fetchOffset, logStartOff
 	return f != nil && p.maybeIncrementHWLocked()
 }
 
-// isReplicaLocked reports whether id is in the replica set.
-func (p *Partition) isReplicaLocked(id int32) bool { return slices.Contains(p.replicas, id) }
+// isFollowerLocked reports whether id is a follower: in the replica set
+// and not this node (Kafka's remote replicas). A fetch claiming this
+// node's own id is no follower and must not read past the high watermark.
+func (p *Partition) isFollowerLocked(id int32) bool {
+	return id != p.nodeID && slices.Contains(p.replicas, id)
+}
