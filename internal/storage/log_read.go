@@ -303,10 +303,12 @@ func (s *segment) findOffsetByTimestamp(ts, startingOffset int64) (offset, times
 	size := s.size.Load()
 	r := newHeaderReader(s.log, size)
 	defer r.release()
-	if indexedTs >= 0 {
+	if indexed != s.base {
 		// The entry says the batch ending at indexed carries indexedTs as
 		// its max timestamp; skip the records before it only if the log
-		// agrees (see indexedPosition).
+		// agrees (see indexedPosition). Any entry is checked, whatever its
+		// timestamp: a damaged one may hold a negative timestamp and a
+		// large offset, and skipping to that offset would miss the answer.
 		_, h, found, err := s.findBatch(r, indexed)
 		if err != nil {
 			return -1, -1, -1, false, err
