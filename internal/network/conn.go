@@ -123,7 +123,15 @@ func (c *Conn) kill(reason string, level slog.Level) {
 		return
 	}
 	c.dead = true
-	dropped := c.queue
+	// The completed responses are collected under mu: a pending request
+	// may be completed concurrently, and complete drops its response
+	// itself once it sees dead.
+	var dropped []*Request
+	for _, r := range c.queue {
+		if r.how == respond {
+			dropped = append(dropped, r)
+		}
+	}
 	c.queue = nil
 	c.mu.Unlock()
 
@@ -131,9 +139,7 @@ func (c *Conn) kill(reason string, level slog.Level) {
 	close(c.closed)
 	c.nc.Close()
 	for _, r := range dropped {
-		if r.how == respond {
-			r.resp.done()
-		}
+		r.responseDone()
 	}
 }
 
@@ -176,6 +182,7 @@ func (c *Conn) complete(r *Request, how completion, resp *Response) error {
 	if c.dead {
 		c.mu.Unlock()
 		resp.done()
+		r.unref()
 		return ErrConnectionClosed
 	}
 	r.resp = resp
@@ -184,6 +191,9 @@ func (c *Conn) complete(r *Request, how completion, resp *Response) error {
 	}
 	head := len(c.queue) > 0 && c.queue[0] == r
 	c.mu.Unlock()
+	if how != respond {
+		r.unref() // nothing to write: the frame is no longer needed
+	}
 	if head {
 		signal(c.wake)
 	}
@@ -218,7 +228,7 @@ func (c *Conn) readLoop() {
 			c.finishReading()
 			return
 		}
-		h, body, err := readRequest(br, maxSize, &lastClientID)
+		h, body, frame, err := readRequest(br, maxSize, &lastClientID)
 		if err != nil {
 			c.readFailed(err)
 			return
@@ -229,10 +239,13 @@ func (c *Conn) readLoop() {
 			Conn:       c,
 			Principal:  c.Principal(),
 			ReceivedAt: time.Now(),
+			frame:      frame,
 		}
+		req.refs.Store(2) // Handle, and the completion
 		c.mu.Lock()
 		if c.dead || c.draining {
 			c.mu.Unlock()
+			releaseFrame(frame) // never dispatched
 			c.finishReading()
 			return
 		}
@@ -240,6 +253,7 @@ func (c *Conn) readLoop() {
 		c.mu.Unlock()
 
 		handler.Handle(req)
+		req.unref()
 
 		c.mu.Lock()
 		stop := c.dead || c.draining || c.closeRequested
@@ -311,68 +325,44 @@ func (c *Conn) readFailed(err error) {
 var errTruncatedFrame = errors.New("network: truncated frame: connection closed mid-frame")
 
 // readRequest reads one size-prefixed frame from r and parses its request
-// header. A clean end of stream before the frame is io.EOF; an end inside it
-// is errTruncatedFrame; a bad size or header is one of the exported
-// sentinels. It never panics and never allocates more than it has read
-// plus eagerFrameAlloc.
+// header. It returns the header, the body (which aliases the frame) and the
+// frame's buffer, which the caller releases with releaseFrame once nothing
+// refers to the body. A clean end of stream before the frame is io.EOF; an
+// end inside it is errTruncatedFrame; a bad size or header is one of the
+// exported sentinels (the frame is released then). It never panics, and
+// never allocates more than it has read plus eagerFrameAlloc (see
+// readFrame).
 //
 // lastClientID, if not nil, caches the connection's client id (see
 // parseRequest).
-func readRequest(r io.Reader, maxSize int32, lastClientID **string) (Header, []byte, error) {
+func readRequest(r io.Reader, maxSize int32, lastClientID **string) (Header, []byte, *frameBuf, error) {
 	var sizeBuf [4]byte
 	if _, err := io.ReadFull(r, sizeBuf[:]); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			err = fmt.Errorf("%w (inside the size prefix)", errTruncatedFrame)
 		}
-		return Header{}, nil, err
+		return Header{}, nil, nil, err
 	}
 	size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
 	if size < 0 {
-		return Header{}, nil, fmt.Errorf("%w: size %d", ErrNegativeSize, size)
+		return Header{}, nil, nil, fmt.Errorf("%w: size %d", ErrNegativeSize, size)
 	}
 	if size > maxSize {
-		return Header{}, nil, fmt.Errorf("%w: size %d > %d", ErrFrameTooLarge, size, maxSize)
+		return Header{}, nil, nil, fmt.Errorf("%w: size %d > %d", ErrFrameTooLarge, size, maxSize)
 	}
 	frame, err := readFrame(r, int(size))
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			err = fmt.Errorf("%w (%d-byte frame)", errTruncatedFrame, size)
 		}
-		return Header{}, nil, err
+		return Header{}, nil, nil, err
 	}
-	return parseRequest(frame, lastClientID)
-}
-
-// eagerFrameAlloc is the frame size up to which a frame's buffer is
-// allocated at once; larger frames grow their buffer as bytes arrive, so a
-// size prefix alone (up to socket.request.max.bytes) cannot make the broker
-// allocate it.
-const eagerFrameAlloc = 1 << 20
-
-// readFrame reads exactly size bytes into a new slice.
-func readFrame(r io.Reader, size int) ([]byte, error) {
-	if size <= eagerFrameAlloc {
-		buf := make([]byte, size)
-		_, err := io.ReadFull(r, buf)
-		return buf, err
+	h, body, err := parseRequest(frame.b, lastClientID)
+	if err != nil {
+		releaseFrame(frame)
+		return Header{}, nil, nil, err
 	}
-	buf := make([]byte, 0, eagerFrameAlloc)
-	for len(buf) < size {
-		if len(buf) == cap(buf) {
-			grown := make([]byte, len(buf), min(2*cap(buf), size))
-			copy(grown, buf)
-			buf = grown
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err != nil && len(buf) < size {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, err
-		}
-	}
-	return buf, nil
+	return h, body, frame, nil
 }
 
 // writeLoop writes responses in request order: it takes the completed prefix
@@ -452,7 +442,7 @@ func (w *respWriter) writeBatch(batch []*Request) bool {
 		case respond:
 			err = w.writeResponse(r)
 			closeAfter = r.resp.CloseAfter
-			r.resp.done()
+			r.responseDone()
 		}
 		if err == nil && closeAfter {
 			err = w.flush()
@@ -469,7 +459,7 @@ func (w *respWriter) writeBatch(batch []*Request) bool {
 			w.c.kill(reason, level)
 			for _, r := range batch[i+1:] {
 				if r.how == respond {
-					r.resp.done()
+					r.responseDone()
 				}
 			}
 			return false

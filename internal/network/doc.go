@@ -47,9 +47,20 @@
 // A size below 0 or above socket.request.max.bytes, a frame too short for its
 // header, a client id length below -1, a tagged field running past the frame,
 // or a connection ending inside a frame closes that connection with one log
-// line; every other connection keeps being served. Frames above 1 MiB are
-// read into a buffer that grows with the bytes that actually arrive, so a
-// size prefix alone cannot make the broker allocate.
+// line; every other connection keeps being served.
+//
+// # Frame buffers
+//
+// Frames are read into recycled buffers: power-of-two size classes from
+// 512 B to 16 MiB, one sync.Pool each, never zeroed (the read overwrites
+// every byte the request exposes). Frames above 16 MiB get a buffer of
+// their own. A frame of up to 1 MiB takes a buffer of its class at once.
+// A larger one is read straight into a recycled buffer of its class if
+// the pool has one (memory the broker already holds); otherwise it is
+// read into a buffer that grows, class by class, with the bytes that
+// actually arrive, so a size prefix alone cannot make the broker
+// allocate. Pooled memory is bounded by the frames in use between two
+// garbage collections: sync.Pool drops buffers that sit idle.
 //
 // # Handler contract
 //
@@ -80,10 +91,27 @@
 // and response order still hold, but request N+1 may be handled while N is
 // parked.
 //
-// Each Request carries its parsed Header, the raw Body (the handler's to
-// keep), the Conn (listener name, addresses, TLS state, Done channel,
-// SetPrincipal for authentication) and the connection's Principal when the
-// request was read: User:ANONYMOUS until SASL or TLS sets another.
+// Each Request carries its parsed Header, the raw Body, the Conn (listener
+// name, addresses, TLS state, Done channel, SetPrincipal for
+// authentication) and the connection's Principal when the request was
+// read: User:ANONYMOUS until SASL or TLS sets another.
+//
+// Body is lent to the handler, not given: it lies in a recycled frame
+// buffer. Body, and every slice aliasing it, is valid while Handle runs
+// and, outside Handle, until the request is completed (Respond,
+// RespondMsg, NoResponse, CloseConnection). The network layer releases
+// the frame, for reuse by another request, once both have happened, in
+// either order: Handle has returned, and the request's response has been
+// written or dropped (for NoResponse and CloseConnection, the completion
+// itself). So a completion from another goroutine racing with the end of
+// Handle (an acks=all produce acknowledged by the purgatory while the
+// handler returns) never frees bytes under Handle, and a Response may
+// include slices of Body. Whatever a handler keeps past the completion
+// (in a purgatory operation, a goroutine, a cache, an error or a log line
+// built later) must be a copy. kmsg's ReadFrom copies strings but not
+// []byte fields: Produce's Records and any UnknownTags alias Body.
+// PoisonReleasedFrames makes tests catch a handler that breaks this: a
+// released frame is overwritten with DE AD BE EF.
 //
 // A Response's slices and files are the network layer's from Respond until
 // its Done callback runs (after the write, or when the connection closed

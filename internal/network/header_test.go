@@ -183,7 +183,7 @@ func TestParseKmsgRequests(t *testing.T) {
 			if got := int(binary.BigEndian.Uint32(frame)); got != len(frame)-4 {
 				t.Fatalf("key %d v%d: size prefix %d, frame %d", k, v, got, len(frame)-4)
 			}
-			h, body, err := readRequest(bytes.NewReader(frame), DefaultSocketRequestMaxBytes, nil)
+			h, body, _, err := readRequest(bytes.NewReader(frame), DefaultSocketRequestMaxBytes, nil)
 			if err != nil {
 				t.Fatalf("key %d v%d: %v", k, v, err)
 			}
@@ -227,27 +227,11 @@ func TestReadRequestFraming(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := readRequest(bytes.NewReader(tt.input), tt.max, nil)
+			_, _, _, err := readRequest(bytes.NewReader(tt.input), tt.max, nil)
 			if tt.err == nil && err != nil || tt.err != nil && !errors.Is(err, tt.err) {
 				t.Fatalf("err = %v, want %v", err, tt.err)
 			}
 		})
-	}
-}
-
-// TestReadFrameLarge covers the growing buffer used above eagerFrameAlloc,
-// including a stream that ends inside it.
-func TestReadFrameLarge(t *testing.T) {
-	data := make([]byte, 3*eagerFrameAlloc+123)
-	for i := range data {
-		data[i] = byte(i * 7)
-	}
-	got, err := readFrame(iotestHalfReader{bytes.NewReader(data)}, len(data))
-	if err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("readFrame: err %v, equal %v", err, bytes.Equal(got, data))
-	}
-	if _, err := readFrame(bytes.NewReader(data[:2*eagerFrameAlloc]), len(data)); !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Fatalf("short stream: err %v", err)
 	}
 }
 
@@ -298,9 +282,12 @@ func FuzzReadRequest(f *testing.F) {
 		br := bufio.NewReader(bytes.NewReader(data))
 		var last *string
 		for {
-			h, body, err := readRequest(br, max, &last)
+			h, body, frame, err := readRequest(br, max, &last)
 			if err != nil {
 				return
+			}
+			if len(frame.b) < len(body) || len(frame.b) > max || !bytes.HasSuffix(frame.b, body) {
+				t.Fatalf("body is not a suffix of its %d-byte frame", len(frame.b))
 			}
 			if len(body) > max {
 				t.Fatalf("body %d over max", len(body))
@@ -314,6 +301,7 @@ func FuzzReadRequest(f *testing.F) {
 			if err != nil || !headersEqual(h, h2) || !bytes.Equal(body, body2) {
 				t.Fatalf("round trip: %v %+v %+v", err, h, h2)
 			}
+			releaseFrame(frame)
 		}
 	})
 }
@@ -379,7 +367,7 @@ func TestClientIDCache(t *testing.T) {
 	var last *string
 	var prev *string
 	for i, id := range ids {
-		h, _, err := readRequest(r, 100, &last)
+		h, _, _, err := readRequest(r, 100, &last)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -35,7 +36,9 @@ type Handler interface {
 	// exactly once, with Respond, RespondMsg, NoResponse or
 	// CloseConnection, either before returning or later from any goroutine.
 	// Handle must not block for long: work that waits is parked (in a
-	// purgatory) and completed from elsewhere.
+	// purgatory) and completed from elsewhere. req.Body, and anything
+	// aliasing it, must not be used after req is completed (see
+	// Request.Body).
 	Handle(req *Request)
 }
 
@@ -71,15 +74,30 @@ const (
 
 // Request is one request read from a connection. Header, Body, Conn,
 // Principal and ReceivedAt are set before Handle is called and never changed
-// by this package afterwards; the handler owns Body (it is never reused) and
-// may retain it. The completion methods are safe for concurrent use.
+// by this package afterwards. Body is lent, not given: see its field. The
+// completion methods are safe for concurrent use.
 type Request struct {
-	// Header is the parsed request header.
+	// Header is the parsed request header. It owns its memory (the
+	// client id is a copy) and may be kept indefinitely.
 	Header Header
 	// Body is the request body after the header: for flexible requests
 	// it starts after the header's tagged fields. Decode it with
 	// kmsg.RequestForKey(Header.APIKey), SetVersion(Header.APIVersion),
 	// ReadFrom(Body).
+	//
+	// Body lies in a recycled frame buffer. It, and every slice that
+	// aliases it, is valid while Handle runs and, outside Handle, until
+	// the request is completed (Respond, RespondMsg, NoResponse or
+	// CloseConnection); after that the network layer may overwrite the
+	// bytes with another request's frame. This includes what kmsg
+	// decodes from it: ReadFrom copies strings, but []byte fields
+	// (Produce's Records, any UnknownTags) alias Body. Whatever must
+	// outlive the completion (a parked operation, a goroutine, an error
+	// or log line built later) must be copied first. The handler may
+	// modify Body in place (the log does, assigning offsets in a
+	// produced batch), and a Response passed to Respond may include
+	// slices of Body: the frame is released only once Handle has
+	// returned and the response has been written or dropped.
 	Body []byte
 	// Conn is the connection the request arrived on.
 	Conn *Conn
@@ -91,6 +109,32 @@ type Request struct {
 	// how and resp are guarded by Conn.mu.
 	how  completion
 	resp *Response
+
+	// frame is the buffer Body aliases. refs counts what still needs it:
+	// one for Handle, dropped when it returns, and one for the
+	// completion, dropped when a response has been written or dropped
+	// (at once for NoResponse and CloseConnection). Whoever drops the
+	// last reference releases frame, exactly once; frame is written only
+	// before Handle is called.
+	frame *frameBuf
+	refs  atomic.Int32
+}
+
+// unref drops one reference to the request's frame and releases the
+// frame when it was the last.
+func (r *Request) unref() {
+	if r.refs.Add(-1) == 0 {
+		f := r.frame
+		r.frame = nil
+		releaseFrame(f)
+	}
+}
+
+// responseDone runs the response's Done and drops the completion's
+// reference to the frame: the response has been written or dropped.
+func (r *Request) responseDone() {
+	r.resp.done()
+	r.unref()
 }
 
 // Respond completes the request with resp, written after the responses to
@@ -169,6 +213,7 @@ func NewResponse(chunks ...[]byte) *Response {
 }
 
 // Append adds b to the body. b is not copied: it must not change until Done.
+// b may be a slice of the request's Body, which is kept until then.
 func (r *Response) Append(b []byte) {
 	if len(b) == 0 {
 		return
