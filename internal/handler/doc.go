@@ -47,4 +47,20 @@
 // Produce with acks=all and Fetch with a wait are parked in the replica
 // manager's purgatories and answered from whichever goroutine completes or
 // expires them; the handler never blocks a connection's reader on them.
+//
+// # Request bodies are lent
+//
+// A request's body lies in a frame buffer the network layer recycles once
+// the request is completed (and Handle has returned): see network.Request.
+// kmsg's ReadFrom copies strings, but []byte fields alias the body, and of
+// the APIs served only Produce has one (Records), plus UnknownTags
+// everywhere, which nothing reads. What a parked answer keeps must not
+// alias the body once the request is completed: Produce's records are
+// validated and appended inside Handle (the log writes them to the segment
+// file before AppendRecords returns; the replica manager parks an acks=all
+// produce with offsets only), and the parked answer, finishProduce, builds
+// the response from names, codes and offsets and completes the request
+// last; a parked Fetch keeps names, offsets and session state. The tests
+// run with network.PoisonReleasedFrames, so a body used after its release
+// reads DE AD BE EF.
 package handler

@@ -16,7 +16,14 @@ import (
 	"github.com/samsa-streaming/samsa/internal/network"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// Request frames are recycled once a request is completed; poisoning
+	// them on release makes a handler that keeps using a body (or a kmsg
+	// []byte field aliasing it, such as Produce's Records) afterwards fail
+	// here with corrupted data instead of silently in production.
+	network.PoisonReleasedFrames.Store(true)
+	goleak.VerifyTestMain(m)
+}
 
 // startNetwork serves h on a free loopback port and returns its address.
 func startNetwork(t *testing.T, h *Handler) string {
