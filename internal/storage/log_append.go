@@ -368,5 +368,11 @@ func (l *Log) rollLocked(expectedNext int64, cfg LogConfig, now int64) (*segment
 
 // finishSegment is segment.becomeInactive for a live log: the caller
 // holds the append lock and then drops the resident indexes with
-// deactivateLocked under mu.
-func (l *Log) finishSegment(s *segment) error { return s.becomeInactive() }
+// deactivateLocked under mu. The segment is marked for the next flush
+// only once its files are final (even partly, on an error), so a flush
+// that sees the mark syncs everything finishing wrote.
+func (l *Log) finishSegment(s *segment) error {
+	err := s.becomeInactive()
+	s.finishedUnsynced.Store(true)
+	return err
+}

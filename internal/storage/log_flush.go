@@ -31,7 +31,12 @@ func (l *Log) UnflushedMessages() int64 { return l.leo.Load() - l.recoveryPoint.
 type flushJob struct {
 	s         *segment
 	off, time idxView
+	finished  bool // s.finishedUnsynced when the job was taken
 }
+
+// testHookSynced, when set by a test, is called after a flush has fsynced
+// a segment's files.
+var testHookSynced func(s *segment)
 
 // flushTo is FlushUpTo; force also syncs the active segment and the
 // directory when nothing is unflushed (Close persists an empty active
@@ -46,18 +51,24 @@ func (l *Log) flushTo(offset int64, force bool) error {
 	}
 	offset = min(offset, l.leo.Load())
 	rp := l.recoveryPoint.Load()
-	if offset <= rp && !force {
+	first := max(l.floorSegmentLocked(rp), 0)
+	// Segments finished after the recovery point had passed them (a roll
+	// right after a flush) changed since their last fsync.
+	refinished := first
+	for refinished > 0 && l.segments[refinished-1].finishedUnsynced.Load() {
+		refinished--
+	}
+	if offset <= rp && !force && refinished == first {
 		l.mu.RUnlock()
 		return nil
 	}
 	var jobs []flushJob
-	first := max(l.floorSegmentLocked(rp), 0)
-	for i := first; i < len(l.segments); i++ {
+	for i := refinished; i < len(l.segments); i++ {
 		s := l.segments[i]
 		if s.base >= offset && !(force && i == len(l.segments)-1) {
 			break
 		}
-		jobs = append(jobs, flushJob{s, s.offIdx.index.view(), s.timeIdx.index.view()})
+		jobs = append(jobs, flushJob{s, s.offIdx.index.view(), s.timeIdx.index.view(), s.finishedUnsynced.Load()})
 	}
 	l.mu.RUnlock()
 
@@ -67,6 +78,12 @@ func (l *Log) flushTo(offset int64, force bool) error {
 				continue // retention removed it meanwhile; nothing left to make durable
 			}
 			return err
+		}
+		if j.finished {
+			j.s.finishedUnsynced.Store(false) // finished before this sync began
+		}
+		if testHookSynced != nil {
+			testHookSynced(j.s)
 		}
 	}
 	if l.dirDirty.Swap(false) {

@@ -939,3 +939,56 @@ func TestRollJitter(t *testing.T) {
 		t.Fatal("no roll at 701ms with a 300ms jitter")
 	}
 }
+
+// TestFlushSyncsSegmentRolledAfterFlush: a roll right after a flush (the
+// recovery point at the old segment's end, as after every append with
+// flush.messages=1) finishes the old segment below the recovery point: its
+// final time index entry is written and its index and preallocated .log
+// files are trimmed. Those changes must be fsynced by a later flush (the
+// roll's own background one), or a power loss could leave a segment that
+// Open trusts without a scan holding a lost final time index entry (a
+// wrong largest timestamp for retention and ListOffsets) or preallocated
+// zeros after its data.
+func TestFlushSyncsSegmentRolledAfterFlush(t *testing.T) {
+	var mu sync.Mutex
+	synced := map[int64]int{}
+	testHookSynced = func(s *segment) {
+		mu.Lock()
+		synced[s.base]++
+		mu.Unlock()
+	}
+	t.Cleanup(func() { testHookSynced = nil })
+	count := func(base int64) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return synced[base]
+	}
+
+	cfg := smallConfig()
+	cfg.Preallocate = true
+	cfg.FlushMessages = 1
+	l := newTestLog(t, cfg, nil)
+	var a appended
+	a.add(t, l, 3, 2, 10, 1000)
+	if rp := l.RecoveryPoint(); rp != l.LogEndOffset() {
+		t.Fatalf("recovery point %d, want %d", rp, l.LogEndOffset())
+	}
+	first := l.SegmentBaseOffsets()[0]
+	before := count(first)
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	l.bg.Wait()
+	a.add(t, l, 1, 2, 10, 2000) // flushes again
+	if count(first) == before {
+		t.Fatal("the rolled segment was never fsynced after it was finished")
+	}
+	after := count(first)
+	a.add(t, l, 1, 2, 10, 3000)
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if count(first) != after {
+		t.Fatal("the rolled segment is fsynced again with nothing new in it")
+	}
+}

@@ -76,6 +76,14 @@ type segment struct {
 	jitterMs        int64  // appender: segment.jitter.ms draw for this segment
 	suffix          string // appender: "" or deletedSuffix once renamed for deletion
 
+	// finishedUnsynced is set once the segment has been finished (its
+	// final time index entry written, its files trimmed) and cleared by
+	// the first flush that fsyncs it afterwards. A roll right after a
+	// flush finishes a segment the recovery point has already passed; a
+	// flush must sync it anyway, or Open could trust (without a scan) a
+	// segment whose final time index entry or trimmed length was lost.
+	finishedUnsynced atomic.Bool
+
 	deletedFlag // set once the segment is removed from its log
 }
 
