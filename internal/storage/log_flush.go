@@ -34,10 +34,6 @@ type flushJob struct {
 	finished  bool // s.finishedUnsynced when the job was taken
 }
 
-// testHookSynced, when set by a test, is called after a flush has fsynced
-// a segment's files.
-var testHookSynced func(s *segment)
-
 // flushTo is FlushUpTo; force also syncs the active segment and the
 // directory when nothing is unflushed (Close persists an empty active
 // segment that way, as Kafka's flush(forceFlushActiveSegment) does).
@@ -81,9 +77,6 @@ func (l *Log) flushTo(offset int64, force bool) error {
 		}
 		if j.finished {
 			j.s.finishedUnsynced.Store(false) // finished before this sync began
-		}
-		if testHookSynced != nil {
-			testHookSynced(j.s)
 		}
 	}
 	if l.dirDirty.Swap(false) {

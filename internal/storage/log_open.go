@@ -238,6 +238,9 @@ func (ld *loader) load() error {
 	if ld.opts.CleanShutdown {
 		rp = leo
 	}
+	if err := ld.syncRecoveredBelow(rp); err != nil {
+		return err
+	}
 	l.segments = ld.segs
 	l.leo.Store(leo)
 	l.logStart.Store(logStart)
@@ -245,6 +248,40 @@ func (ld *loader) load() error {
 	l.hw.Store(max(min(ld.opts.HighWatermark, leo), logStart))
 	l.lastFlushMs.Store(ld.now)
 	l.stats.Segments = len(l.segments)
+	return nil
+}
+
+// syncRecoveredBelow makes durable what recovery wrote to segments that
+// lie wholly below the recovery point rp (indexes rebuilt because one was
+// missing or damaged): no flush reaches them again, and the next Open
+// trusts them without a scan, so a rebuilt .txnindex lost to a power loss
+// would silently hide aborted transactions. Recovered segments from the
+// one holding rp on are left to the next flush, which starts there; the
+// files recovery may have created in them get their directory entries
+// synced then too.
+func (ld *loader) syncRecoveredBelow(rp int64) error {
+	if len(ld.next) == 0 {
+		return nil
+	}
+	ld.l.dirDirty.Store(true)
+	synced := false
+	for _, s := range ld.segs[:max(ld.floor(rp), 0)] {
+		if _, recovered := ld.next[s]; !recovered {
+			continue
+		}
+		if err := s.syncFiles(s.offIdx.index.view(), s.timeIdx.index.view()); err != nil {
+			return err
+		}
+		if err := s.releaseIndexes(); err != nil { // sync reopened them
+			return err
+		}
+		synced = true
+	}
+	if synced {
+		if err := syncDir(ld.l.dir); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/samsa-streaming/samsa/internal/record"
@@ -755,5 +756,51 @@ func TestRollReplacesEmptyActiveSegment(t *testing.T) {
 	}
 	if fileExists(segPath(dir, 0, logSuffix)) {
 		t.Fatal("empty segment 0 left behind")
+	}
+}
+
+// TestOpenSyncsSegmentsRebuiltBelowRecoveryPoint: a segment whose indexes
+// Open rebuilds (a missing or damaged index) below the recovery point is
+// trusted without a scan from then on, and no flush reaches it again, so
+// Open must fsync what it wrote there (rebuilt offset, time and
+// transaction indexes, new files' directory entries). Otherwise a power
+// loss could take a rebuilt .txnindex with it, and read_committed
+// consumers would get that segment's aborted records.
+func TestOpenSyncsSegmentsRebuiltBelowRecoveryPoint(t *testing.T) {
+	for _, clean := range []bool{true, false} {
+		dir := filepath.Join(t.TempDir(), "t-0")
+		cfg := smallConfig()
+		l, _ := buildLog(t, dir, cfg, 120)
+		bases := l.SegmentBaseOffsets()
+		if len(bases) < 3 {
+			t.Fatalf("%d segments", len(bases))
+		}
+		leo := l.LogEndOffset()
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(segPath(dir, bases[1], timeIndexSuffix)); err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		synced := map[int64]bool{}
+		testHookSynced = func(s *segment) {
+			mu.Lock()
+			synced[s.base] = true
+			mu.Unlock()
+		}
+		l = openTestLog(t, dir, cfg, OpenOptions{CleanShutdown: clean, RecoveryPoint: leo})
+		testHookSynced = nil
+		st := l.LoadStats()
+		l.Close()
+		if st.IndexesRebuilt != 1 {
+			t.Fatalf("clean=%v: %+v", clean, st)
+		}
+		mu.Lock()
+		ok := synced[bases[1]]
+		mu.Unlock()
+		if !ok {
+			t.Fatalf("clean=%v: segment %d rebuilt below the recovery point but not fsynced", clean, bases[1])
+		}
 	}
 }

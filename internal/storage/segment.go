@@ -546,8 +546,18 @@ func (s *segment) syncFiles(off, tim idxView) error {
 	if err := s.timeIdx.sync(); err != nil {
 		return err
 	}
-	return s.txnIdx.sync()
+	if err := s.txnIdx.sync(); err != nil {
+		return err
+	}
+	if testHookSynced != nil {
+		testHookSynced(s)
+	}
+	return nil
 }
+
+// testHookSynced, when set by a test, is called after syncFiles has
+// fsynced a segment's files.
+var testHookSynced func(s *segment)
 
 // renameForDeletion renames every file of the segment to its .deleted
 // name; the open descriptors stay valid, so in-flight reads continue.
