@@ -148,15 +148,15 @@ func FuzzValidate(f *testing.F) {
 	})
 }
 
-// FuzzValidateFastPath checks that Validate's fast path for uncompressed
-// batches (walkPlain) and its general path reach the same verdict,
+// FuzzValidateFastPath checks that Validate's fast path for data batches
+// (walkPlain) and its general path reach the same verdict,
 // BatchInfo and error on any bytes, under topic settings drawn from the
 // input, and that walkPlain alone is safe on any bytes.
 func FuzzValidateFastPath(f *testing.F) {
 	fuzzSeeds(f)
 	rng := rand.New(rand.NewPCG(21, 22))
 	for range 24 {
-		if b, _ := randomPlainBatch(rng); len(b) < 4096 {
+		if b, _ := randomDataBatch(rng); len(b) < 4096 {
 			f.Add([]byte(b))
 		}
 	}

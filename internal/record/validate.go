@@ -160,17 +160,17 @@ func (e *ValidationError) Unwrap() error { return e.Err }
 // Validate does not modify b and does not check producer state (epochs,
 // sequence continuity, duplicates), which belongs to the log. It makes no
 // allocation for an uncompressed batch that passes; a compressed one is
-// decompressed into a pooled buffer. An uncompressed data batch is walked
-// by a fast path (walkPlain) that only accepts; whatever it declines the
-// general walk decides, so both give the same result on any input. It is
-// safe for concurrent use.
+// decompressed into a pooled buffer. The records of a data batch are
+// walked by a fast path (walkPlain) that only accepts; whatever it
+// declines the general walk decides, so both give the same result on any
+// input. It is safe for concurrent use.
 func Validate(b Batch, opts ValidateOptions) (BatchInfo, error) {
 	return validate(b, opts, true)
 }
 
 // validate is Validate; with fast false it never takes the fast path for
-// uncompressed batches (walkPlain), so tests can check that both paths
-// reach the same verdict, BatchInfo and error on any input.
+// data batches (walkPlain), so tests can check that both paths reach the
+// same verdict, BatchInfo and error on any input.
 func validate(b Batch, opts ValidateOptions, fast bool) (BatchInfo, error) {
 	if len(b) < HeaderSize {
 		return BatchInfo{}, fmt.Errorf("%w: %d bytes is below the %d-byte header", ErrCorrupt, len(b), HeaderSize)
@@ -193,33 +193,6 @@ func validate(b Batch, opts ValidateOptions, fast bool) (BatchInfo, error) {
 	if err := checkHeader(b, attrs, opts); err != nil {
 		return BatchInfo{}, err
 	}
-	lo := saturatingSub(opts.NowMs, opts.TimestampBeforeMaxMs)
-	hi := saturatingAdd(opts.NowMs, opts.TimestampAfterMaxMs)
-	if fast && codec == CodecNone && !attrs.Control() && !attrs.LogAppendTime() {
-		// The common case, an uncompressed data batch, has a walk of its
-		// own (walkPlain). It accepts only a batch every rule accepts;
-		// anything else goes on to the general walk below, which finds
-		// the exact error.
-		if w := walkPlain(b[HeaderSize:], count, b.BaseTimestamp(), lo, hi, !opts.LogAppendTime, opts.Compacted); w.ok {
-			info := BatchInfo{
-				NumRecords:           count,
-				MaxTimestamp:         w.maxTimestamp,
-				OffsetOfMaxTimestamp: -1,
-				Codec:                codec,
-				Transactional:        attrs.Transactional(),
-				UncompressedBytes:    len(b) - HeaderSize,
-			}
-			if w.maxIndex >= 0 {
-				info.OffsetOfMaxTimestamp = b.BaseOffset() + int64(w.maxIndex)
-			}
-			if opts.LogAppendTime {
-				info.MaxTimestamp = opts.NowMs
-				info.OffsetOfMaxTimestamp = b.BaseOffset()
-			}
-			return info, nil
-		}
-	}
-
 	data, buf, err := b.uncompressedRecords()
 	if buf != nil {
 		defer buf.release()
@@ -236,6 +209,25 @@ func validate(b Batch, opts ValidateOptions, fast bool) (BatchInfo, error) {
 		Transactional:        attrs.Transactional(),
 		Control:              attrs.Control(),
 		UncompressedBytes:    len(data),
+	}
+	lo := saturatingSub(opts.NowMs, opts.TimestampBeforeMaxMs)
+	hi := saturatingAdd(opts.NowMs, opts.TimestampAfterMaxMs)
+	if fast && !attrs.Control() && !attrs.LogAppendTime() {
+		// A data batch, the common case, has a walk of its own
+		// (walkPlain). It accepts only records every rule accepts;
+		// anything else goes on to the general walk below, which finds
+		// the exact error.
+		if w := walkPlain(data, count, b.BaseTimestamp(), lo, hi, !opts.LogAppendTime, opts.Compacted); w.ok {
+			info.MaxTimestamp = w.maxTimestamp
+			if w.maxIndex >= 0 {
+				info.OffsetOfMaxTimestamp = b.BaseOffset() + int64(w.maxIndex)
+			}
+			if opts.LogAppendTime {
+				info.MaxTimestamp = opts.NowMs
+				info.OffsetOfMaxTimestamp = b.BaseOffset()
+			}
+			return info, nil
+		}
 	}
 	var (
 		rr   = b.newRecordReader(data, ErrInvalid)
@@ -385,7 +377,7 @@ type plainWalk struct {
 	maxIndex     int32
 }
 
-// walkPlain checks the records block of an uncompressed data batch (no
+// walkPlain checks the (uncompressed) records block of a data batch (no
 // control bit, CreateTime attribute) against every per-record rule of
 // Validate: strict framing as Records parses it (see recordReader.next),
 // count records, offset delta i for record i, a non-null key when
