@@ -293,6 +293,19 @@ func TestRebuildDamagedIndexesOnCleanOpen(t *testing.T) {
 			st, _ := os.Stat(p(indexSuffix))
 			overwrite(t, p(indexSuffix), make([]byte, st.Size()+80))
 		}},
+		// The time index's last entry is the segment's largest timestamp,
+		// which retention.ms and ListOffsets rely on: a lone zeroed entry
+		// (its block lost after the file was trimmed) or a last entry with
+		// a forged timestamp passes an ordering check.
+		{"zeroed lone time index entry", func(t *testing.T, p func(string) string) {
+			overwrite(t, p(timeIndexSuffix), make([]byte, timeEntrySize))
+		}},
+		{"time index ending in a wrong timestamp", func(t *testing.T, p func(string) string) {
+			tim, _ := os.ReadFile(p(timeIndexSuffix))
+			last := tim[len(tim)-timeEntrySize:]
+			last[0] = 0x10 // far in the future, still ordered
+			overwrite(t, p(timeIndexSuffix), tim)
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

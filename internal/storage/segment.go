@@ -257,8 +257,51 @@ func (s *segment) sanityCheck() error {
 		if size == 0 {
 			return fmt.Errorf("%w: %s has entries for an empty segment", ErrCorruptIndex, s.timeIdx.path)
 		}
+		if !s.confirmTimeEntry(ov, ts, off) {
+			return fmt.Errorf("%w: %s: last entry (%d, %d) is not the max timestamp of the batch ending at %d", ErrCorruptIndex, s.timeIdx.path, ts, off, off)
+		}
 	}
 	return nil
+}
+
+// confirmTimeEntry reports whether the batch ending at offset carries ts
+// as its max timestamp, as the time index's last entry claims. That entry
+// becomes the segment's largest timestamp, which retention.ms and
+// ListOffsets trust, so an entry that is ordered but wrong (a zeroed
+// block, a damaged timestamp) must not pass. It usually costs one read:
+// the entry normally names a batch after the last offset index entry,
+// already confirmed, and the scan starts there; otherwise the offset
+// index is searched.
+func (s *segment) confirmTimeEntry(ov offsetView, ts, offset int64) bool {
+	r := newHeaderReader(s.log, s.size.Load())
+	defer r.release()
+	pos := int64(0)
+	if ov.n > 0 {
+		lastOff, lastPos, err := ov.entry(ov.n - 1)
+		if err != nil {
+			return false
+		}
+		if offset >= lastOff {
+			pos = lastPos
+		} else {
+			entryOff, entryPos, err := ov.lookup(offset)
+			if err != nil {
+				return false
+			}
+			pos = s.indexedPosition(r, entryOff, entryPos)
+		}
+	}
+	for pos < r.limit {
+		h, err := r.at(pos)
+		if err != nil {
+			return false
+		}
+		if h.LastOffset() >= offset {
+			return h.LastOffset() == offset && h.MaxTimestamp() == ts
+		}
+		pos += batchSize(h)
+	}
+	return false
 }
 
 // readBatch reads the whole batch at pos, whose header h the caller has
