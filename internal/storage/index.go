@@ -58,6 +58,7 @@ type index struct {
 	fileMu  sync.Mutex
 	file    atomic.Pointer[os.File] // written under fileMu; nil while closed
 	written int                     // guarded by fileMu: entries [0, written) are in the file
+	closed  bool                    // guarded by fileMu: closed for good (close), never reopened
 }
 
 // idxView is a consistent snapshot of an index for one lookup: entries
@@ -129,6 +130,11 @@ func (x *index) handle() (*os.File, error) {
 func (x *index) handleLocked() (*os.File, error) {
 	if f := x.file.Load(); f != nil {
 		return f, nil
+	}
+	if x.closed {
+		// A flush that took the segment before it was deleted must not
+		// reopen (and leak) the file its delayed deletion closed.
+		return nil, fmt.Errorf("index %s: %w", x.path, os.ErrClosed)
 	}
 	f, err := os.OpenFile(x.path, os.O_RDWR, 0o644)
 	if err != nil {
@@ -342,7 +348,14 @@ func (x *index) renameTo(path string) error {
 	return nil
 }
 
-func (x *index) close() error { return x.release() }
+// close closes the descriptor for good: unlike release, later calls fail
+// rather than reopen the file.
+func (x *index) close() error {
+	x.fileMu.Lock()
+	x.closed = true
+	x.fileMu.Unlock()
+	return x.release()
+}
 
 // offsetIndex maps an offset to the file position of the batch holding
 // it: entry (relative offset r, position p) says the batch starting at p

@@ -348,3 +348,35 @@ func fileExists(path string) bool {
 }
 
 func isErr(err, target error) bool { return errors.Is(err, target) }
+
+// TestClosedIndexStaysClosed: a flush that took a segment just before
+// retention removed it may still sync or write back its indexes after
+// the delayed deletion closed them. Reopening the file by path then would
+// leak the descriptor, and with it the deleted file's disk space, for the
+// life of the process; the calls must fail instead (the flush sees the
+// segment is deleted and moves on). A released (lazily closed) index
+// still reopens on use.
+func TestClosedIndexStaysClosed(t *testing.T) {
+	x := newOffsetIndex(t, 0, 100)
+	x.append(10, 100)
+	v := x.index.view()
+	if err := x.release(); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.sync(); err != nil {
+		t.Fatalf("sync of a released index: %v", err)
+	}
+	if err := x.close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.sync(); err == nil {
+		t.Error("sync of a closed index succeeded")
+	}
+	if err := x.writeBack(v); err == nil {
+		t.Error("write-back to a closed index succeeded")
+	}
+	if x.file.Load() != nil {
+		x.close()
+		t.Fatal("a closed index reopened its file")
+	}
+}
