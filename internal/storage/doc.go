@@ -98,7 +98,9 @@
 // truncated region), and the append path makes no system call for
 // indexing. An inactive segment's index files are opened on first lookup
 // (Open closes them after checking), so a log holds about one descriptor
-// per segment. Open's sanity check looks only at an index's ends, so every
+// per segment. Open's sanity check looks only at an index's ends (both
+// last entries are confirmed against the batch headers they name: the
+// time index's last one is the segment's largest timestamp), so every
 // entry a lookup uses is confirmed against the batch header it points at;
 // a damaged entry costs a scan of the segment, never a wrong answer.
 //
