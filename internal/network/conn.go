@@ -330,8 +330,8 @@ var errTruncatedFrame = errors.New("network: truncated frame: connection closed 
 // refers to the body. A clean end of stream before the frame is io.EOF; an
 // end inside it is errTruncatedFrame; a bad size or header is one of the
 // exported sentinels (the frame is released then). It never panics, and
-// never allocates more than it has read plus eagerFrameAlloc (see
-// readFrame).
+// for a frame above eagerFrameAlloc never allocates more than about twice
+// what has arrived plus eagerFrameAlloc (see readFrame).
 //
 // lastClientID, if not nil, caches the connection's client id (see
 // parseRequest).
