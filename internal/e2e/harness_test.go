@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/goleak"
 
+	"github.com/samsa-streaming/samsa/internal/network"
 	"github.com/samsa-streaming/samsa/internal/testutil"
 )
 
@@ -26,6 +27,9 @@ func TestMain(m *testing.M) {
 	// Sarama registers meters in go-metrics, whose arbiter goroutine would
 	// outlive every test; nil metrics keep goleak's verdict meaningful.
 	gometrics.UseNilMetrics = true
+	// Released request frames are overwritten, so a handler that kept a
+	// slice of a request body past its response shows up as corrupt data.
+	network.PoisonReleasedFrames.Store(true)
 	goleak.VerifyTestMain(m)
 }
 
