@@ -292,6 +292,9 @@ func TestValidateAllocations(t *testing.T) {
 	for i := range recs {
 		recs[i].headers = []Header{{Key: "h", Value: []byte("v")}}
 	}
+	// Records with three-byte varints take the fast walk's other road.
+	recs[7].value = make([]byte, 9000)
+	recs[8].ts = testNow - 1<<30
 	b := buildBatch(t, DefaultBuilderOptions(), recs)
 	opts := validateOpts()
 	opts.Compacted = true
