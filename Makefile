@@ -6,6 +6,10 @@ PKGS      ?= ./...
 # Tests start brokers and child processes; keep the whole suite well inside
 # CI's budget on a 2-core machine.
 TEST_TIMEOUT ?= 20m
+# The race detector is on by default: the broker is concurrent everywhere and
+# the whole suite still runs in about a minute on 2 cores. TEST_FLAGS= turns
+# it off.
+TEST_FLAGS ?= -race
 
 .PHONY: all build test vet unit fuzz-smoke bench clean
 
@@ -18,7 +22,7 @@ vet:
 	$(GO) vet $(PKGS)
 
 unit:
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+	$(GO) test $(TEST_FLAGS) -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
 # test: static checks, then every test (unit, integration, crash loops).
 test: vet unit
