@@ -50,6 +50,7 @@ var errorCodes = []struct {
 	{storage.ErrRecordBatchTooLarge, kerr.RecordListTooLarge},
 	{storage.ErrInconsistentTopicID, kerr.InconsistentTopicID},
 	{storage.ErrLogClosed, kerr.KafkaStorageError},
+	{storage.ErrLogFailed, kerr.KafkaStorageError},
 	{storage.ErrCorruptSegment, kerr.KafkaStorageError},
 	{storage.ErrTruncatedRead, kerr.KafkaStorageError},
 	{storage.ErrUnknownPartition, kerr.UnknownTopicOrPartition},

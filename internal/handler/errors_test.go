@@ -34,6 +34,7 @@ func TestErrorCode(t *testing.T) {
 		{wrap(storage.ErrOffsetOutOfRange), kerr.OffsetOutOfRange},
 		{wrap(storage.ErrRecordBatchTooLarge), kerr.RecordListTooLarge},
 		{wrap(storage.ErrLogClosed), kerr.KafkaStorageError},
+		{wrap(storage.ErrLogFailed), kerr.KafkaStorageError},
 		{wrap(storage.ErrInconsistentTopicID), kerr.InconsistentTopicID},
 		{wrap(record.ErrInvalidTimestamp), kerr.InvalidTimestamp},
 		{wrap(&record.ValidationError{Err: record.ErrInvalidTimestamp}), kerr.InvalidTimestamp},

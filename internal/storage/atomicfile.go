@@ -24,9 +24,9 @@ func writeFileAtomic(path string, data []byte) error {
 		f.Close()
 		return fmt.Errorf("write %s: %w", tmp, err)
 	}
-	if err := f.Sync(); err != nil {
+	if err := fsync(f, tmp); err != nil {
 		f.Close()
-		return fmt.Errorf("fsync %s: %w", tmp, err)
+		return err
 	}
 	if err := f.Close(); err != nil {
 		return err
@@ -45,8 +45,8 @@ func syncDir(dir string) error {
 		return err
 	}
 	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync dir %s: %w", dir, err)
+	if err := fsync(d, "dir "+dir); err != nil {
+		return err
 	}
 	return nil
 }

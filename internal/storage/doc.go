@@ -132,4 +132,31 @@
 // (data and indexes) is fsynced. Open trusts segments below it and
 // rescans the rest after an unclean shutdown, truncating at the first
 // torn or corrupt batch; see Open.
+//
+// # fsync failure
+//
+// A failed fsync is never retried. On Linux the kernel may drop (mark
+// clean) the dirty pages a failed fsync covered, so the next fsync
+// "succeeds" although the data never reached the disk; retrying would
+// move the recovery point past lost data, acknowledge produces
+// (flush.messages=1 acknowledges only after fsync) that are not durable,
+// and let the next start trust it. Instead the first fsync failure of any
+// of a Log's files (segment, indexes, transaction index, the directory
+// during a flush) fails the Log for good, as Kafka fails the log dir
+// (KafkaStorageException): the failing flush returns ErrLogFailed (so an
+// Append that flushed fails its produce), the recovery point is frozen,
+// and every later Append, Flush, FlushUpTo, Roll, truncation, DeleteRecords
+// and retention call returns ErrLogFailed. Close still closes the files,
+// and the manager writes the recovery-point checkpoint (frozen, hence
+// safe) but no clean-shutdown marker for that dir, so the next start
+// rescans everything above the recovery point with CRC checks.
+//
+// Reads keep being served, unlike Kafka, which takes the dir offline.
+// This broker is single-node, so there is no other replica for consumers
+// to move to; what was published is in the page cache, and consumers can
+// drain it before the restart. The risk is a page the kernel dropped and
+// evicted, re-read from disk with stale bytes: every batch carries a CRC
+// that consumers check, so such a read fails loudly rather than silently.
+// All fsyncs go through the syncFile variable, which tests replace to
+// inject failures.
 package storage

@@ -16,6 +16,15 @@ var (
 	// Delete. Kafka: KAFKA_STORAGE_ERROR (the partition is offline here).
 	ErrLogClosed = errors.New("storage: log closed")
 
+	// ErrLogFailed is returned by every Append, Flush, FlushUpTo, Roll,
+	// truncation and retention call on a Log after one of its fsyncs
+	// failed (the failing flush itself returns it too). The log stays
+	// failed until the broker restarts and recovers the directory by
+	// scanning it: after a failed fsync Linux may drop the dirty pages, so
+	// retrying would report data durable that never reached the disk.
+	// Kafka: KAFKA_STORAGE_ERROR (Kafka takes the whole log dir offline).
+	ErrLogFailed = errors.New("storage: log failed (an fsync failed); restart to recover")
+
 	// ErrRecordBatchTooLarge marks an append larger than segment.bytes:
 	// it can never fit in one segment. Kafka: RECORD_BATCH_TOO_LARGE.
 	ErrRecordBatchTooLarge = errors.New("storage: record batch larger than segment.bytes")

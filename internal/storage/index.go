@@ -331,8 +331,8 @@ func (x *index) sync() error {
 	if err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("fsync index %s: %w", x.path, err)
+	if err := fsync(f, "index "+x.path); err != nil {
+		return err
 	}
 	return nil
 }

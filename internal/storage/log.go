@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -126,6 +127,10 @@ type Log struct {
 	recoveryPoint atomic.Int64
 	lastFlushMs   atomic.Int64
 	dirDirty      atomic.Bool // a file was created, renamed or removed since the last dir fsync
+	// failure is the fsync error that failed the log, nil while healthy.
+	// Set once, under flushMu; read anywhere. Once set the recovery point
+	// never moves again and every mutating call returns ErrLogFailed.
+	failure atomic.Pointer[fsyncError]
 
 	delMu   sync.Mutex
 	pending map[*pendingDelete]struct{} // guarded by delMu: own-timer deletions not yet run
@@ -186,6 +191,34 @@ func (l *Log) LastStableOffset() int64 {
 
 // RecoveryPoint returns the offset below which everything is fsynced.
 func (l *Log) RecoveryPoint() int64 { return l.recoveryPoint.Load() }
+
+// Failed reports whether an fsync of the log's files failed (see
+// ErrLogFailed). The manager writes no clean-shutdown marker for a dir
+// holding a failed log, so the next start recovers it by scanning.
+func (l *Log) Failed() bool { return l.failure.Load() != nil }
+
+// failedErr returns an error wrapping ErrLogFailed and naming the fsync
+// that failed, or nil while the log is healthy.
+func (l *Log) failedErr() error {
+	if fe := l.failure.Load(); fe != nil {
+		return fmt.Errorf("%w: %s: %w", ErrLogFailed, l.dir, fe)
+	}
+	return nil
+}
+
+// fail records err, an fsync failure, as the log's failure (the first one
+// wins) and returns it wrapped in ErrLogFailed. The caller holds flushMu,
+// so no flush that started before can still move the recovery point.
+func (l *Log) fail(err error) error {
+	var fe *fsyncError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	if l.failure.CompareAndSwap(nil, fe) {
+		l.logger.Error("fsync failed; the log refuses writes and flushes until a restart recovers it", "dir", l.dir, "err", err)
+	}
+	return l.failedErr()
+}
 
 // LastFlushTime returns when the log was last flushed (or opened).
 func (l *Log) LastFlushTime() time.Time { return time.UnixMilli(l.lastFlushMs.Load()) }
@@ -278,7 +311,9 @@ func (l *Log) floorSegmentLocked(offset int64) int {
 // Close trims the active segment's indexes and preallocated space, flushes
 // everything, closes every file and runs any deletions still pending on
 // the log's own timers. The log is unusable afterwards; a
-// ReadResult obtained earlier can no longer be copied.
+// ReadResult obtained earlier can no longer be copied. A failed log
+// (ErrLogFailed) is not flushed; its files are still closed and the
+// failure is returned.
 func (l *Log) Close() error {
 	l.appendMu.Lock()
 	defer l.appendMu.Unlock()

@@ -95,6 +95,9 @@ func (l *Log) appendLocked(records []byte, opts AppendOptions) (res AppendResult
 	if l.closed {
 		return res, nil, ErrLogClosed
 	}
+	if err := l.failedErr(); err != nil {
+		return res, nil, err
+	}
 	cfg := l.config()
 	now := l.nowMs()
 	leo := l.leo.Load()
@@ -311,6 +314,10 @@ func (l *Log) Roll() error {
 	if l.closed {
 		l.appendMu.Unlock()
 		return ErrLogClosed
+	}
+	if err := l.failedErr(); err != nil {
+		l.appendMu.Unlock()
+		return err
 	}
 	before := l.segments[len(l.segments)-1]
 	s, err := l.rollLocked(0, l.config(), l.nowMs())

@@ -16,10 +16,10 @@ func (l *Log) FlushUpTo(offset int64) error { return l.flushTo(offset, false) }
 
 // FlushDue reports whether flush.ms has passed since the last flush and
 // there is something to flush; the manager's flush loop calls it and then
-// Flush.
+// Flush. A failed log is never due: its flushes can only fail again.
 func (l *Log) FlushDue(now time.Time) bool {
 	cfg := l.config()
-	if l.leo.Load() <= l.recoveryPoint.Load() {
+	if l.leo.Load() <= l.recoveryPoint.Load() || l.Failed() {
 		return false
 	}
 	return now.UnixMilli()-l.lastFlushMs.Load() >= cfg.FlushMs
@@ -44,6 +44,10 @@ func (l *Log) flushTo(offset int64, force bool) error {
 	if l.closed {
 		l.mu.RUnlock()
 		return ErrLogClosed
+	}
+	if err := l.failedErr(); err != nil {
+		l.mu.RUnlock()
+		return err
 	}
 	offset = min(offset, l.leo.Load())
 	rp := l.recoveryPoint.Load()
@@ -73,7 +77,7 @@ func (l *Log) flushTo(offset int64, force bool) error {
 			if j.s.deleted.Load() {
 				continue // retention removed it meanwhile; nothing left to make durable
 			}
-			return err
+			return l.fail(err)
 		}
 		if j.finished {
 			j.s.finishedUnsynced.Store(false) // finished before this sync began
@@ -82,7 +86,7 @@ func (l *Log) flushTo(offset int64, force bool) error {
 	if l.dirDirty.Swap(false) {
 		if err := syncDir(l.dir); err != nil {
 			l.dirDirty.Store(true)
-			return err
+			return l.fail(err)
 		}
 	}
 	l.mu.Lock()

@@ -17,6 +17,10 @@ func (l *Log) DeleteRecordsBefore(offset int64) (int64, error) {
 		l.appendMu.Unlock()
 		return 0, ErrLogClosed
 	}
+	if err := l.failedErr(); err != nil {
+		l.appendMu.Unlock()
+		return 0, err
+	}
 	hw := l.hw.Load()
 	if offset == -1 {
 		offset = hw
@@ -58,6 +62,10 @@ func (l *Log) DeleteOldSegments() (int, error) {
 	if l.closed {
 		l.appendMu.Unlock()
 		return 0, ErrLogClosed
+	}
+	if err := l.failedErr(); err != nil {
+		l.appendMu.Unlock()
+		return 0, err
 	}
 	cfg := l.config()
 	var rolled []int64

@@ -25,6 +25,9 @@ func (l *Log) TruncateTo(offset int64) error {
 	if l.closed {
 		return ErrLogClosed
 	}
+	if err := l.failedErr(); err != nil {
+		return err
+	}
 	leo := l.leo.Load()
 	if offset >= leo {
 		if l.epochs.truncateFromEnd(leo) {
@@ -155,6 +158,9 @@ func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 	defer l.appendMu.Unlock()
 	if l.closed {
 		return ErrLogClosed
+	}
+	if err := l.failedErr(); err != nil {
+		return err
 	}
 	return l.truncateFullyLocked(offset)
 }

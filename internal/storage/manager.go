@@ -601,7 +601,8 @@ func (m *Manager) cleanupLogs() {
 	total := 0
 	for _, e := range m.snapshot(nil) {
 		n, err := e.log.DeleteOldSegments()
-		if err != nil && !errors.Is(err, ErrLogClosed) {
+		// A failed log logged its failure once when it happened.
+		if err != nil && !errors.Is(err, ErrLogClosed) && !errors.Is(err, ErrLogFailed) {
 			m.logger.Error("applying retention", "partition", e.tp.String(), "err", err)
 		}
 		total += n
@@ -614,7 +615,10 @@ func (m *Manager) cleanupLogs() {
 // Close stops the background tasks, flushes and closes every log, writes
 // every checkpoint, runs the pending delayed deletions, and then marks
 // each log dir whose logs all closed cleanly with the clean-shutdown
-// marker, so the next Open scans nothing there. The logs are unusable
+// marker, so the next Open scans nothing there. A dir holding a failed
+// log (ErrLogFailed) gets its checkpoints but no marker, so the next Open
+// recovers it by scanning; that is logged, not returned, since the
+// failure was reported when it happened. The logs are unusable
 // afterwards. A second Close returns ErrManagerClosed.
 func (m *Manager) Close() error {
 	m.mu.Lock()
@@ -632,17 +636,22 @@ func (m *Manager) Close() error {
 	m.mu.Unlock()
 
 	errs := make([]error, len(dirs))
+	failed := make([][]TopicPartition, len(dirs))
 	if opened {
 		var wg sync.WaitGroup
 		for i, d := range dirs {
-			wg.Go(func() { errs[i] = m.closeDir(d) })
+			wg.Go(func() { failed[i], errs[i] = m.closeDir(d) })
 		}
 		wg.Wait()
 	}
 	m.sched.shutdown()
 	for i, d := range dirs {
-		// After a failed Open the logs were never all loaded: no marker.
-		if opened && errs[i] == nil {
+		if len(failed[i]) > 0 {
+			m.logger.Error("not marking log dir clean: an fsync failed, the next start recovers it by scanning", "dir", d.path, "failedLogs", len(failed[i]), "first", failed[i][0].String())
+		}
+		// After a failed Open the logs were never all loaded, and a
+		// failed log's data may not be on disk: no marker.
+		if opened && errs[i] == nil && len(failed[i]) == 0 {
 			errs[i] = writeFileAtomic(filepath.Join(d.path, cleanShutdownFile), []byte(`{"version":0,"brokerEpoch":-1}`))
 		}
 		if d.lock != nil {
@@ -656,19 +665,32 @@ func (m *Manager) Close() error {
 }
 
 // closeDir flushes and closes the logs of one dir, RecoveryThreadsPerDir
-// at a time, and writes its checkpoints.
-func (m *Manager) closeDir(d *logDir) error {
+// at a time, and writes its checkpoints. It returns the partitions whose
+// log had failed (ErrLogFailed): their files are closed and their frozen
+// recovery points are still safe to checkpoint, but the dir must not be
+// marked clean.
+func (m *Manager) closeDir(d *logDir) ([]TopicPartition, error) {
 	logs := m.snapshot(d)
 	errs := make([]error, len(logs))
 	m.parallel(len(logs), func(i int) {
-		if err := logs[i].log.Close(); err != nil && !errors.Is(err, ErrLogClosed) {
+		err := logs[i].log.Close()
+		if logs[i].log.Failed() || errors.Is(err, ErrLogClosed) {
+			return // a failed log's Close reports the failure; see below
+		}
+		if err != nil {
 			errs[i] = fmt.Errorf("close log %s: %w", logs[i].tp, err)
 		}
 	})
-	if err := errors.Join(errs...); err != nil {
-		return err
+	var failed []TopicPartition
+	for _, e := range logs {
+		if e.log.Failed() {
+			failed = append(failed, e.tp)
+		}
 	}
-	return m.checkpointDir(d, allCheckpoints)
+	if err := errors.Join(errs...); err != nil {
+		return failed, err
+	}
+	return failed, m.checkpointDir(d, allCheckpoints)
 }
 
 // parallel runs fn(0..n-1) on RecoveryThreadsPerDir goroutines and waits.

@@ -580,8 +580,8 @@ func (s *segment) syncFiles(off, tim idxView) error {
 	if err := s.timeIdx.writeBack(tim); err != nil {
 		return err
 	}
-	if err := s.log.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", s.log.Name(), err)
+	if err := fsync(s.log, s.log.Name()); err != nil {
+		return err
 	}
 	if err := s.offIdx.sync(); err != nil {
 		return err

@@ -188,8 +188,8 @@ func (x *txnIndex) sync() error {
 	if x.file == nil {
 		return nil
 	}
-	if err := x.file.Sync(); err != nil {
-		return fmt.Errorf("fsync transaction index %s: %w", x.path, err)
+	if err := fsync(x.file, "transaction index "+x.path); err != nil {
+		return err
 	}
 	return nil
 }
