@@ -49,6 +49,7 @@ var errorCodes = []struct {
 	{storage.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
 	{storage.ErrRecordBatchTooLarge, kerr.RecordListTooLarge},
 	{storage.ErrInconsistentTopicID, kerr.InconsistentTopicID},
+	{storage.ErrStaleLeaderEpoch, kerr.FencedLeaderEpoch},
 	{storage.ErrLogClosed, kerr.KafkaStorageError},
 	{storage.ErrLogFailed, kerr.KafkaStorageError},
 	{storage.ErrCorruptSegment, kerr.KafkaStorageError},

@@ -36,6 +36,7 @@ func TestErrorCode(t *testing.T) {
 		{wrap(storage.ErrLogClosed), kerr.KafkaStorageError},
 		{wrap(storage.ErrLogFailed), kerr.KafkaStorageError},
 		{wrap(storage.ErrInconsistentTopicID), kerr.InconsistentTopicID},
+		{wrap(storage.ErrStaleLeaderEpoch), kerr.FencedLeaderEpoch},
 		{wrap(record.ErrInvalidTimestamp), kerr.InvalidTimestamp},
 		{wrap(&record.ValidationError{Err: record.ErrInvalidTimestamp}), kerr.InvalidTimestamp},
 		{wrap(&record.ValidationError{Err: record.ErrInvalid}), kerr.InvalidRecord},

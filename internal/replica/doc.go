@@ -12,7 +12,8 @@
 //
 // The server drives it from metadata changes: BecomeLeader (creates or
 // opens the log, records the leader epoch and the offset it started at,
-// and takes the replica set, ISR and config), SetConfig (AlterConfigs),
+// also in the log's leader epoch cache as Kafka's makeLeader does, and
+// takes the replica set, ISR and config), SetConfig (AlterConfigs),
 // RemovePartition (deletion or leadership moving away). Each of these
 // re-checks the operations parked on the partition, so a parked fetch or
 // produce learns at once that its epoch is fenced or its partition gone.

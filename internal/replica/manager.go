@@ -181,8 +181,10 @@ func (m *Manager) partition(tp TopicPartition) (*Partition, error) {
 // given replica set and ISR (Kafka's makeLeader), creating or opening
 // the partition's log on first call. It is idempotent: calling it again
 // with the same epoch updates the replica set, ISR and config. A higher
-// epoch starts a new leader epoch at the log end offset (followers'
-// positions are forgotten until they fetch again). A lower epoch than the
+// epoch starts a new leader epoch at the log end offset, recorded in the
+// log's leader epoch cache at once so OffsetForLeaderEpoch knows it before
+// any batch carries it (followers' positions are forgotten until they
+// fetch again). A lower epoch than the
 // partition's is refused with ErrFencedLeaderEpoch (a stale update).
 //
 // Becoming leader may move the high watermark (a single-replica ISR

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/samsa-streaming/samsa/internal/record"
+	"github.com/samsa-streaming/samsa/internal/storage"
 )
 
 func TestListOffset(t *testing.T) {
@@ -226,4 +227,58 @@ func TestEndOffsetForEpoch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBecomeLeaderRecordsEpoch: a new leader epoch starts at the log end
+// offset in the epoch cache as soon as the partition becomes leader (Kafka's
+// makeLeader), not when its first batch is appended, so OffsetForLeaderEpoch
+// answers for it at once and a follower that fetched in it is not fenced.
+func TestBecomeLeaderRecordsEpoch(t *testing.T) {
+	e := newEnv(t)
+	a := tp("t", 0)
+	both := []int32{testNode, 2}
+	e.leadWith(a, 0, both, both, DefaultPartitionConfig())
+	check := func(epoch, wantEpoch int32, wantEnd int64) {
+		t.Helper()
+		ep, end, err := e.m.EndOffsetForEpoch(a, -1, epoch)
+		if err != nil || ep != wantEpoch || end != wantEnd {
+			t.Fatalf("EndOffsetForEpoch(%d) = (%d, %d, %v), want (%d, %d)", epoch, ep, end, err, wantEpoch, wantEnd)
+		}
+	}
+	check(0, 0, 0) // empty log, epoch 0 known from offset 0
+	e.produceOK(a, 3, 1)
+	e.produceOK(a, 2, 1) // epoch 0: offsets 0-4
+	check(0, 0, 5)
+	e.leadWith(a, 3, both, both, DefaultPartitionConfig())
+	check(3, 3, 5) // the current epoch: the log end offset
+	check(1, 0, 5) // largest epoch <= 1 is 0, ending where epoch 3 starts
+	check(2, 0, 5)
+	check(0, 0, 5)
+	check(4, -1, -1)
+	p, _ := e.m.Partition(a)
+	if got := p.Log().LeaderEpochs(); len(got) != 2 || got[1] != (storage.EpochEntry{Epoch: 3, StartOffset: 5}) {
+		t.Fatalf("epoch cache %v", got)
+	}
+
+	// A follower that fetched offsets 0-4 in epoch 0 and then learned of
+	// epoch 3 keeps reading; one that claims to have fetched in epoch 3
+	// at offset 5 is consistent (before the fix it was sent back to
+	// truncate: the leader had no end offset for epoch 3).
+	follower := FetchParams{ReplicaID: 2, MaxBytes: 1 << 20}
+	f := fp(a, 5)
+	f.CurrentLeaderEpoch, f.LastFetchedEpoch = 3, 3
+	if r := e.fetchNow(follower, f)[0]; r.Err != nil || r.DivergingEpoch != -1 {
+		t.Fatalf("follower in the new epoch: %+v", r)
+	}
+	f.LastFetchedEpoch = 0
+	if r := e.fetchNow(follower, f)[0]; r.Err != nil || r.DivergingEpoch != -1 {
+		t.Fatalf("follower from epoch 0: %+v", r)
+	}
+
+	// Re-electing in the same epoch changes nothing; data appended in
+	// epoch 3 extends it.
+	e.leadWith(a, 3, both, both, DefaultPartitionConfig())
+	e.produceOK(a, 1, 1)
+	check(3, 3, 6)
+	check(2, 0, 5)
 }

@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -124,6 +125,19 @@ func (p *Partition) makeLeader(topicID [16]byte, epoch int32, replicas, isr []in
 		return false, fmt.Errorf("replica: %s: %w", p.tp, err)
 	}
 	changed := !p.leader || epoch > p.leaderEpoch
+	if changed {
+		// Kafka's makeLeader: the new epoch starts at the log end offset
+		// in the leader epoch cache now, not when its first batch is
+		// appended, so OffsetForLeaderEpoch for the current epoch answers
+		// (epoch, LEO) at once and followers fetching with it as their
+		// LastFetchedEpoch are not fenced.
+		if err := p.log.AssignLeaderEpoch(epoch); err != nil {
+			if errors.Is(err, storage.ErrStaleLeaderEpoch) {
+				return false, fmt.Errorf("%w: %s: %w", ErrFencedLeaderEpoch, p.tp, err)
+			}
+			return false, fmt.Errorf("replica: %s: record leader epoch %d: %w", p.tp, epoch, err)
+		}
+	}
 	if topicID != [16]byte{} {
 		p.topicID = topicID
 	}

@@ -191,3 +191,75 @@ func FuzzPartitionMetadata(f *testing.F) {
 		}
 	})
 }
+
+// TestLogAssignLeaderEpoch: a new leader epoch is known from the moment it
+// is assigned (Kafka's makeLeader), before any batch carries it, and
+// survives a restart through the checkpoint.
+func TestLogAssignLeaderEpoch(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "topic-0")
+	l := openTestLog(t, dir, DefaultLogConfig(), OpenOptions{})
+	defer func() { l.Close() }()
+	endFor := func(epoch int32, wantEpoch int32, wantOff int64) {
+		t.Helper()
+		if e, off := l.EndOffsetForEpoch(epoch); e != wantEpoch || off != wantOff {
+			t.Fatalf("EndOffsetForEpoch(%d) = (%d, %d), want (%d, %d)", epoch, e, off, wantEpoch, wantOff)
+		}
+	}
+	endFor(0, UndefinedEpoch, UndefinedEpochOffset)
+	if err := l.AssignLeaderEpoch(0); err != nil {
+		t.Fatal(err)
+	}
+	endFor(0, 0, 0)
+	if err := l.AssignLeaderEpoch(0); err != nil { // same epoch: no-op
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		b := makeBatch(t, 2, 1000, 10, byte(i))
+		if _, err := l.Append(append([]byte(nil), b...), AppendOptions{LeaderEpoch: 0, Origin: OriginClient}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leo := l.LogEndOffset()
+	if leo != 6 {
+		t.Fatalf("LEO %d", leo)
+	}
+	endFor(0, 0, leo)
+	if err := l.AssignLeaderEpoch(3); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := l.LeaderEpochs(), []EpochEntry{{0, 0}, {3, leo}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("epochs %v, want %v", got, want)
+	}
+	endFor(3, 3, leo)
+	endFor(1, 0, leo) // largest epoch <= 1 is 0; it ends where epoch 3 starts
+	endFor(2, 0, leo)
+	endFor(4, UndefinedEpoch, UndefinedEpochOffset)
+	if err := l.AssignLeaderEpoch(2); !isErr(err, ErrStaleLeaderEpoch) {
+		t.Fatalf("older epoch: %v", err)
+	}
+	if err := l.AssignLeaderEpoch(-1); !isErr(err, ErrStaleLeaderEpoch) {
+		t.Fatalf("negative epoch: %v", err)
+	}
+	// Appending in epoch 3 keeps its start where it was assigned.
+	b := makeBatch(t, 2, 2000, 10, 9)
+	if _, err := l.Append(append([]byte(nil), b...), AppendOptions{LeaderEpoch: 3, Origin: OriginClient}); err != nil {
+		t.Fatal(err)
+	}
+	endFor(3, 3, leo+2)
+	endFor(2, 0, leo)
+	data, err := os.ReadFile(filepath.Join(dir, leaderEpochCheckpointFile))
+	if err != nil || string(data) != "0\n2\n0 0\n3 6\n" {
+		t.Fatalf("checkpoint %q, %v", data, err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = openTestLog(t, dir, DefaultLogConfig(), OpenOptions{})
+	if got, want := l.LeaderEpochs(), []EpochEntry{{0, 0}, {3, leo}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("after reopen: epochs %v, want %v", got, want)
+	}
+	l.Close()
+	if err := l.AssignLeaderEpoch(5); !isErr(err, ErrLogClosed) {
+		t.Fatalf("closed log: %v", err)
+	}
+}

@@ -58,6 +58,11 @@ var (
 	// given. Kafka: INCONSISTENT_TOPIC_ID.
 	ErrInconsistentTopicID = errors.New("storage: inconsistent topic id")
 
+	// ErrStaleLeaderEpoch marks an AssignLeaderEpoch with an epoch older
+	// than the newest one the log already holds (or a negative one): a
+	// leader epoch never goes backwards. Kafka: FENCED_LEADER_EPOCH.
+	ErrStaleLeaderEpoch = errors.New("storage: leader epoch older than the log's latest")
+
 	// ErrTruncatedRead means the bytes a ReadResult described were cut
 	// from the file (by TruncateTo) before they were copied out; the
 	// caller must drop what it sent (close the connection).

@@ -293,6 +293,48 @@ func (l *Log) LatestEpoch() (int32, bool) {
 	return e.Epoch, ok
 }
 
+// AssignLeaderEpoch records that leader epoch epoch starts at the log end
+// offset, as Kafka's Partition.makeLeader does on a new leader epoch
+// (UnifiedLog.maybeAssignEpochStartOffset). Without it an epoch is only
+// known once a batch stamped with it is appended, so a new leader with no
+// data yet in its epoch would answer OffsetForLeaderEpoch for the current
+// epoch with (-1, -1) and fence followers that send it as LastFetchedEpoch.
+// An epoch equal to the latest cached one changes nothing; an epoch older
+// than it is refused with ErrStaleLeaderEpoch (Kafka would silently drop
+// the newer entries, discarding history a follower may still need; a
+// leader can only go backwards through a metadata bug). The entry is
+// persisted to the leader-epoch-checkpoint before AssignLeaderEpoch
+// returns. Negative epochs are invalid.
+func (l *Log) AssignLeaderEpoch(epoch int32) error {
+	if epoch < 0 {
+		return fmt.Errorf("%w: leader epoch %d is negative", ErrStaleLeaderEpoch, epoch)
+	}
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	if l.closed {
+		return ErrLogClosed
+	}
+	if err := l.failedErr(); err != nil {
+		return err
+	}
+	if latest, ok := l.epochs.latest(); ok {
+		if epoch == latest.Epoch {
+			return nil
+		}
+		if epoch < latest.Epoch {
+			return fmt.Errorf("%w: leader epoch %d is older than the log's latest %d (from offset %d)",
+				ErrStaleLeaderEpoch, epoch, latest.Epoch, latest.StartOffset)
+		}
+	}
+	if !l.epochs.assign(epoch, l.leo.Load()) {
+		return nil
+	}
+	if err := l.epochs.persist(); err != nil {
+		return fmt.Errorf("write leader epoch checkpoint: %w", err)
+	}
+	return nil
+}
+
 // EndOffsetForEpoch answers OffsetForLeaderEpoch: for the requested
 // epoch, the largest epoch <= it that the log knows and the offset where
 // the next epoch starts (the log end offset for the latest epoch), or
