@@ -16,5 +16,6 @@
 // created becomes logs led by this node, a topic deleted removes its logs, a
 // config override re-applies the topic's effective log config). The same
 // reconciliation runs once at start against the replayed image, so a crash
-// between a metadata commit and its log change is repaired on restart.
+// between a metadata commit and its log change is repaired on restart; a log
+// the metadata does not know is renamed "-stray" and kept, never deleted.
 package server

@@ -36,7 +36,8 @@ func (s *Server) topicConfig(topic string) replica.PartitionConfig {
 
 // reconcile makes the hosted partitions match img: every partition this node
 // leads is hosted with its topic's config, and every log on disk whose topic
-// is gone (deleted while a crash cut the deletion short) is removed.
+// is not in the metadata (a deletion cut short by a crash, or metadata that
+// was lost) is set aside as stray, its data kept.
 func (s *Server) reconcile(img *metadata.Image) error {
 	var errs []error
 	hosted := map[storage.TopicPartition]bool{}
@@ -51,9 +52,14 @@ func (s *Server) reconcile(img *metadata.Image) error {
 	}
 	for _, tp := range s.logs.Logs() {
 		if !hosted[tp] {
-			s.log.Warn("removing partition log whose topic no longer exists", "topic", tp.Topic, "partition", tp.Partition)
-			if err := s.replicas.RemovePartition(tp, true); err != nil {
-				errs = append(errs, fmt.Errorf("server: remove stray %s-%d: %w", tp.Topic, tp.Partition, err))
+			// Kafka (KAFKA-14616) renames such replicas "-stray" rather
+			// than deleting them: the metadata may be what is wrong (a
+			// metadata dir lost or restored from an old copy), and deleting
+			// would turn that mistake into data loss.
+			s.log.Warn("partition log on disk is not in the metadata; keeping it aside as stray",
+				"topic", tp.Topic, "partition", tp.Partition)
+			if err := s.logs.MarkStray(tp); err != nil {
+				errs = append(errs, fmt.Errorf("server: mark %s-%d stray: %w", tp.Topic, tp.Partition, err))
 			}
 		}
 	}

@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
 
+	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/testutil"
 )
 
@@ -125,4 +128,52 @@ func mustClient(t *testing.T, addr string) *kgo.Client {
 	}
 	t.Cleanup(cl.Close)
 	return cl
+}
+
+// TestLostMetadataKeepsLogsAsStray restarts a broker whose metadata log was
+// lost: its partition logs are no longer in the metadata, and must be set
+// aside with their data, not deleted.
+func TestLostMetadataKeepsLogsAsStray(t *testing.T) {
+	b := testutil.StartBroker(t)
+	adm := kadm.NewClient(mustClient(t, b.Addr))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "precious"); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, b.Addr, "precious", 20)
+	b.Stop(t)
+	if err := os.RemoveAll(metadata.MetadataLogDir(b.Dir)); err != nil {
+		t.Fatal(err)
+	}
+
+	props := b.Props
+	props["listeners"] = "PLAINTEXT://127.0.0.1:0"
+	b2 := testutil.StartBrokerProps(t, props)
+	if b2.Metadata().Topic("precious") != nil {
+		t.Fatal("topic survived the loss of the metadata log")
+	}
+	matches, _ := filepath.Glob(filepath.Join(b.Dir, "precious-0.*-stray"))
+	if len(matches) != 1 {
+		t.Fatalf("stray dirs %v, want the old partition kept aside", matches)
+	}
+	segs, _ := filepath.Glob(filepath.Join(matches[0], "*.log"))
+	if len(segs) == 0 {
+		t.Fatalf("stray dir %s lost its segments", matches[0])
+	}
+	if fi, err := os.Stat(segs[0]); err != nil || fi.Size() == 0 {
+		t.Fatalf("stray segment %s: %v", segs[0], err)
+	}
+	// The name is free again, with no old data in it.
+	adm2 := kadm.NewClient(mustClient(t, b2.Addr))
+	if _, err := adm2.CreateTopic(ctx, 1, 1, nil, "precious"); err != nil {
+		t.Fatalf("recreate: %v", err)
+	}
+	ends, err := adm2.ListEndOffsets(ctx, "precious")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := ends.Lookup("precious", 0); !ok || o.Offset != 0 {
+		t.Fatalf("recreated topic end offset %+v, want 0", o)
+	}
 }

@@ -376,7 +376,17 @@ func (m *Manager) createLog(tp TopicPartition, s *logSlot, cfg LogConfig, topicI
 // removed after log.segment.delete.delay.ms (DefaultConfig's
 // FileDeleteDelayMs). Deleting a partition the manager has no log for
 // does nothing.
-func (m *Manager) Delete(tp TopicPartition) error {
+func (m *Manager) Delete(tp TopicPartition) error { return m.remove(tp, false) }
+
+// MarkStray takes a partition's log out of service without deleting it: the
+// log is closed and its directory renamed to "<topic>-<partition>.<uuid>-stray",
+// which Open leaves alone, as Kafka does with replicas the metadata no longer
+// assigns to this broker. The data stays on disk for an operator to inspect
+// or remove; a partition of the same name can be created at once. Marking an
+// unknown partition does nothing.
+func (m *Manager) MarkStray(tp TopicPartition) error { return m.remove(tp, true) }
+
+func (m *Manager) remove(tp TopicPartition, stray bool) error {
 	for {
 		m.mu.Lock()
 		if err := m.usableLocked(); err != nil {
@@ -398,7 +408,7 @@ func (m *Manager) Delete(tp TopicPartition) error {
 		m.ops.Add(1)
 		m.mu.Unlock()
 
-		err := m.deleteLog(tp, s)
+		err := m.deleteLog(tp, s, stray)
 		m.mu.Lock()
 		if m.logs[tp] == hold {
 			delete(m.logs, tp)
@@ -410,7 +420,7 @@ func (m *Manager) Delete(tp TopicPartition) error {
 	}
 }
 
-func (m *Manager) deleteLog(tp TopicPartition, s *logSlot) error {
+func (m *Manager) deleteLog(tp TopicPartition, s *logSlot, stray bool) error {
 	l := s.log
 	dir := l.Dir()
 	// Close before renaming: an open Log writes by path (rolls, the epoch
@@ -421,6 +431,20 @@ func (m *Manager) deleteLog(tp TopicPartition, s *logSlot) error {
 	}
 	// Its pending segment deletions name files under the old path too.
 	m.sched.runOwner(s)
+	if stray {
+		target := filepath.Join(s.dir.path, strayDirName(tp))
+		if err := os.Rename(dir, target); err != nil {
+			return fmt.Errorf("mark log for %s stray: %w", tp, err)
+		}
+		if err := syncDir(s.dir.path); err != nil {
+			m.logger.Warn("fsync log dir after marking a log stray", "dir", s.dir.path, "err", err)
+		}
+		if err := m.checkpointDir(s.dir, allCheckpoints); err != nil {
+			m.logger.Error("writing checkpoints after marking a log stray", "dir", s.dir.path, "err", err)
+		}
+		m.logger.Warn("marked log stray; its data is kept", "partition", tp.String(), "renamedTo", target)
+		return nil
+	}
 	target := filepath.Join(s.dir.path, deleteDirName(tp))
 	if err := os.Rename(dir, target); err != nil {
 		m.logger.Error("renaming deleted log; removing it now", "partition", tp.String(), "err", err)

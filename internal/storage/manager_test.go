@@ -665,3 +665,57 @@ func waitFor(t testing.TB, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// TestManagerMarkStrayKeepsData takes a log out of service without deleting
+// it: the data stays on disk under a "-stray" name that a later Open leaves
+// alone, and the partition can be created again at once.
+func TestManagerMarkStrayKeepsData(t *testing.T) {
+	dir := t.TempDir()
+	m := newTestManager(t, []string{dir}, nil)
+	tp := TopicPartition{"orphan", 0}
+	l, err := m.GetOrCreate(tp, LogConfig{}, [16]byte{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &appended{}
+	fill(t, l, a, 5)
+	if err := m.MarkStray(tp); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.Get(tp); ok || len(m.Logs()) != 0 {
+		t.Fatal("stray log still listed")
+	}
+	stray := func() []string {
+		entries, _ := os.ReadDir(dir)
+		var out []string
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), strayDirSuffix) {
+				out = append(out, e.Name())
+			}
+		}
+		return out
+	}
+	s := stray()
+	if len(s) != 1 || !strings.HasPrefix(s[0], "orphan-0.") {
+		t.Fatalf("stray dirs %v", s)
+	}
+	// Its data is intact: open the renamed directory as a log.
+	kept := openTestLog(t, filepath.Join(dir, s[0]), smallConfig(), OpenOptions{})
+	equalBatches(t, readAllBatches(t, kept), a.batches)
+	kept.Close()
+
+	l2, err := m.GetOrCreate(tp, LogConfig{}, [16]byte{2})
+	if err != nil || l2.LogEndOffset() != 0 {
+		t.Fatalf("recreated after stray: %v", err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m2 := newTestManager(t, []string{dir}, nil)
+	if logs := m2.Logs(); len(logs) != 1 || logs[0] != tp {
+		t.Fatalf("reopened manager loaded %v, want only the recreated %v", logs, tp)
+	}
+	if len(stray()) != 1 {
+		t.Fatal("reopen removed the stray dir")
+	}
+}

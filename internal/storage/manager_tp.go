@@ -130,10 +130,16 @@ func (tp TopicPartition) validate() error {
 // "<topic>-<partition>.<32 hex digits>-delete", with the topic cut short
 // if the whole name would exceed 255 bytes. The random id lets a topic of
 // the same name be recreated (and deleted again) at once.
-func deleteDirName(tp TopicPartition) string {
+func deleteDirName(tp TopicPartition) string { return renamedDirName(tp, deleteDirSuffix) }
+
+// strayDirName is the name a stray partition's directory is renamed to
+// (Kafka's "<topic>-<partition>.<uuid>-stray"), kept for an operator.
+func strayDirName(tp TopicPartition) string { return renamedDirName(tp, strayDirSuffix) }
+
+func renamedDirName(tp TopicPartition, kind string) string {
 	var id [16]byte
 	_, _ = rand.Read(id[:]) // crypto/rand.Read never returns an error (Go 1.24+)
-	suffix := "-" + strconv.FormatInt(int64(tp.Partition), 10) + "." + hex.EncodeToString(id[:]) + deleteDirSuffix
+	suffix := "-" + strconv.FormatInt(int64(tp.Partition), 10) + "." + hex.EncodeToString(id[:]) + kind
 	topic := tp.Topic
 	if len(topic) > 255-len(suffix) {
 		topic = topic[:255-len(suffix)]
