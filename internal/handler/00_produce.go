@@ -153,7 +153,15 @@ func serveProduce(h *Handler, c *Context, req *kmsg.ProduceRequest) {
 	var slots []int
 	for i, t := range targets {
 		if t.code == 0 {
-			appends = append(appends, replica.AppendRequest{TP: replica.TopicPartition{Topic: t.topic, Partition: t.partition}, Records: t.records})
+			ar := replica.AppendRequest{TP: replica.TopicPartition{Topic: t.topic, Partition: t.partition}, Records: t.records}
+			if v >= 13 {
+				// The name came from the image, which may already describe
+				// a re-created topic while the old one's log is still
+				// hosted: the replica manager checks the ID (Kafka answers
+				// UNKNOWN_TOPIC_ID on a mismatch).
+				ar.TopicID = t.topicID
+			}
+			appends = append(appends, ar)
 			slots = append(slots, i)
 		}
 	}

@@ -431,3 +431,32 @@ func TestProduceAcksZeroTransactionalWithoutID(t *testing.T) {
 	c.send(produceReq(9, 0, "t", map[int32][]byte{0: produceBatch(t, txn, time.Now().UnixMilli(), "a")}))
 	c.expectClosed()
 }
+
+// TestProduceTopicIDMismatch: a v13+ produce names its topic by ID, which
+// the image resolves to a name; if the partition hosted under that name
+// belongs to another topic ID (a delete and re-create the replica manager
+// has not caught up with), Kafka answers UNKNOWN_TOPIC_ID rather than
+// append to the other topic's log. Produce by name (v12) has no ID to
+// check and appends.
+func TestProduceTopicIDMismatch(t *testing.T) {
+	b := startBroker(t)
+	id := b.createTopic(t, "t", 1, nil)
+	b.hostAsOtherTopic(t, "t", 0)
+
+	req := produceReq(13, 1, "", map[int32][]byte{0: plainBatch(t, "a")})
+	req.Topics[0].TopicID = id
+	resp := b.raw(t, req).(*kmsg.ProduceResponse)
+	if len(resp.Topics) != 1 || resp.Topics[0].TopicID != id {
+		t.Fatalf("response topics %+v", resp.Topics)
+	}
+	if p := resp.Topics[0].Partitions[0]; p.ErrorCode != kerr.UnknownTopicID.Code || p.BaseOffset != -1 {
+		t.Fatalf("produce to a partition hosting another topic id: %v %+v", kerr.ErrorForCode(p.ErrorCode), p)
+	}
+	hosted, _ := b.Replicas.Partition(replica.TopicPartition{Topic: "t", Partition: 0})
+	if leo := hosted.LogEndOffset(); leo != 0 {
+		t.Fatalf("the refused produce was appended: LEO %d", leo)
+	}
+	if p := producePartition(t, b.raw(t, produceReq(12, 1, "t", map[int32][]byte{0: plainBatch(t, "b")})), 0, 0); p.ErrorCode != 0 {
+		t.Fatalf("produce by name: %v", kerr.ErrorForCode(p.ErrorCode))
+	}
+}

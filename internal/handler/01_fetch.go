@@ -134,14 +134,22 @@ func serveFetch(h *Handler, c *Context, req *kmsg.FetchRequest) {
 			continue
 		}
 		readItems = append(readItems, item)
-		reads = append(reads, replica.FetchPartition{
+		read := replica.FetchPartition{
 			TP:                 replica.TopicPartition{Topic: p.Topic, Partition: p.Partition},
 			FetchOffset:        p.FetchOffset,
 			PartitionMaxBytes:  p.MaxBytes,
 			CurrentLeaderEpoch: p.CurrentLeaderEpoch,
 			LastFetchedEpoch:   p.LastFetchedEpoch,
 			LogStartOffset:     p.LogStartOffset,
-		})
+		}
+		if v >= fetchsession.TopicVersion {
+			// The name came from the image, which may already describe
+			// a re-created topic while the old one's log is still
+			// hosted: the replica manager checks the ID (Kafka's
+			// readFromLog answers INCONSISTENT_TOPIC_ID on a mismatch).
+			read.TopicID = p.TopicID
+		}
+		reads = append(reads, read)
 	}
 
 	finish := func(results []replica.FetchResult) {

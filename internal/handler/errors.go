@@ -33,6 +33,7 @@ var errorCodes = []struct {
 	{replica.ErrInvalidRequiredAcks, kerr.InvalidRequiredAcks},
 	{replica.ErrPolicyViolation, kerr.PolicyViolation},
 	{replica.ErrInconsistentTopicID, kerr.InconsistentTopicID},
+	{replica.ErrUnknownTopicID, kerr.UnknownTopicID},
 	// A stopping broker no longer leads: clients look elsewhere.
 	{replica.ErrClosed, kerr.NotLeaderForPartition},
 

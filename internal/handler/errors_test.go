@@ -29,6 +29,8 @@ func TestErrorCode(t *testing.T) {
 		{wrap(replica.ErrRequestTimedOut), kerr.RequestTimedOut},
 		{wrap(replica.ErrInvalidRequiredAcks), kerr.InvalidRequiredAcks},
 		{wrap(replica.ErrPolicyViolation), kerr.PolicyViolation},
+		{wrap(replica.ErrInconsistentTopicID), kerr.InconsistentTopicID},
+		{wrap(replica.ErrUnknownTopicID), kerr.UnknownTopicID},
 		{wrap(replica.ErrClosed), kerr.NotLeaderForPartition},
 		{wrap(replica.ErrOffsetOutOfRange), kerr.OffsetOutOfRange},
 		{wrap(storage.ErrOffsetOutOfRange), kerr.OffsetOutOfRange},

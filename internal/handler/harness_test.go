@@ -237,6 +237,33 @@ func (b *testBroker) partitionConfig(im *metadata.Image, topic string) (replica.
 	return replica.TopicPartitionConfig(tc), nil
 }
 
+// hostAsOtherTopic replaces the hosted partition topic-partition by a
+// fresh one with another topic ID (returned), in the same leader epoch,
+// while the metadata image keeps the topic's ID: the moment of a delete
+// and re-create when the image and the replica manager disagree.
+func (b *testBroker) hostAsOtherTopic(t *testing.T, topic string, partition int32) metadata.UUID {
+	t.Helper()
+	tp := replica.TopicPartition{Topic: topic, Partition: partition}
+	p, ok := b.Replicas.Partition(tp)
+	if !ok {
+		t.Fatalf("%s is not hosted", tp)
+	}
+	other := p.TopicID()
+	other[0] ^= 0xff
+	epoch, replicas, isr := p.LeaderEpoch(), p.Replicas(), p.ISR()
+	pcfg, err := b.partitionConfig(b.Publisher.Image(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Replicas.RemovePartition(tp, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Replicas.BecomeLeader(tp, other, epoch, replicas, isr, pcfg); err != nil {
+		t.Fatal(err)
+	}
+	return other
+}
+
 func (b *testBroker) recordErr(err error) {
 	if err == nil {
 		return

@@ -71,8 +71,16 @@ var (
 
 	// ErrInconsistentTopicID: BecomeLeader for a partition hosted under
 	// another topic ID (the topic was deleted and re-created, and the old
-	// partition was not removed first). Kafka: INCONSISTENT_TOPIC_ID.
+	// partition was not removed first), or a fetch naming a topic ID
+	// (Fetch v13+) other than the hosted partition's. Kafka:
+	// INCONSISTENT_TOPIC_ID.
 	ErrInconsistentTopicID = errors.New("replica: inconsistent topic id")
+
+	// ErrUnknownTopicID: a produce naming a topic ID (Produce v13+) other
+	// than the hosted partition's, as when the topic was just deleted and
+	// re-created and this node still hosts the old one. Kafka:
+	// UNKNOWN_TOPIC_ID (ReplicaManager.getPartitionOrException).
+	ErrUnknownTopicID = errors.New("replica: unknown topic id")
 
 	// ErrInvalidConfig: a Config the Manager cannot work with.
 	ErrInvalidConfig = errors.New("replica: invalid config")

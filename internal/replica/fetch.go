@@ -41,7 +41,13 @@ type FetchParams struct {
 
 // FetchPartition is one partition of a fetch request.
 type FetchPartition struct {
-	TP                TopicPartition
+	TP TopicPartition
+	// TopicID is the topic ID the request (or its fetch session) named
+	// (Fetch v13+), checked against the hosted partition's: the name was
+	// resolved from the metadata image, which may already describe a
+	// re-created topic while this node still hosts the old one's log. A
+	// mismatch is ErrInconsistentTopicID. Zero skips the check.
+	TopicID           [16]byte
 	FetchOffset       int64
 	PartitionMaxBytes int32
 	// CurrentLeaderEpoch is the fetcher's view of the leader epoch
@@ -168,6 +174,9 @@ func (m *Manager) read(params FetchParams, fp FetchPartition, maxBytes int, minO
 	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
+	if err := p.checkTopicIDLocked(fp.TopicID, ErrInconsistentTopicID); err != nil {
+		return errFetchResult(fp.TP, err), false
+	}
 	if err := p.leaderLogLocked(fp.CurrentLeaderEpoch, true); err != nil {
 		return errFetchResult(fp.TP, err), false
 	}
@@ -255,7 +264,8 @@ type delayedFetch struct {
 }
 
 // TryComplete is Kafka's DelayedFetch.tryComplete: complete if a
-// partition is gone or no longer led here (cases A, B), its epoch check
+// partition is gone or no longer led here (cases A, B), or now hosts
+// another topic ID than the fetch named, its epoch check
 // fails, its fetch offset is now past the read bound (a truncation) or
 // out of the log, its data now starts in a later segment than the fetch
 // offset (case C: reading on from the old segment needs no wait), a
@@ -282,7 +292,7 @@ func (d *delayedFetch) available(fp FetchPartition) (n int64, complete bool) {
 	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	if p.leaderLogLocked(fp.CurrentLeaderEpoch, true) != nil {
+	if p.checkTopicIDLocked(fp.TopicID, ErrInconsistentTopicID) != nil || p.leaderLogLocked(fp.CurrentLeaderEpoch, true) != nil {
 		return 0, true
 	}
 	l := p.log

@@ -268,3 +268,85 @@ func TestNewManagerNeedsLogs(t *testing.T) {
 		t.Fatalf("no logs: %v", err)
 	}
 }
+
+// TestTopicIDChecked: a produce or fetch that names its topic by ID
+// (Produce/Fetch v13+) must find that ID on the hosted partition. The
+// handler resolves the ID to a name through the metadata image, which
+// publishes a deleted and re-created topic before the old partition is
+// swapped out; without the check such a request would be served from the
+// old topic's log.
+func TestTopicIDChecked(t *testing.T) {
+	e := newEnv(t)
+	a := tp("t", 0)
+	idA := topicID(a)
+	idB := idA
+	idB[0] ^= 0xff
+	e.lead(a, 0) // hosted with idA
+
+	res := e.produce(1, AppendRequest{TP: a, TopicID: idB, Records: batch(t, 2, 1)})
+	if !errors.Is(res[0].Err, ErrUnknownTopicID) || res[0].BaseOffset != -1 {
+		t.Fatalf("produce with another topic id: %+v", res[0])
+	}
+	if leo := e.m.mustPartition(t, a).LogEndOffset(); leo != 0 {
+		t.Fatalf("the refused produce appended: LEO %d", leo)
+	}
+	for _, id := range [][16]byte{idA, {}} { // the hosted id, or none (old versions)
+		if res := e.produce(1, AppendRequest{TP: a, TopicID: id, Records: batch(t, 1, 1)}); res[0].Err != nil {
+			t.Fatalf("produce with id %x: %v", id, res[0].Err)
+		}
+	}
+
+	f := fp(a, 0)
+	f.TopicID = idB
+	if r := e.fetchNow(consumer(), f)[0]; !errors.Is(r.Err, ErrInconsistentTopicID) || r.Records.Size != 0 || r.HighWatermark != -1 {
+		t.Fatalf("fetch with another topic id: %+v", r)
+	}
+	for _, id := range [][16]byte{idA, {}} {
+		f.TopicID = id
+		if r := e.fetchNow(consumer(), f)[0]; r.Err != nil || !slices.Equal(offsetsIn(t, r), []int64{0, 1}) {
+			t.Fatalf("fetch with id %x: %+v", id, r)
+		}
+	}
+
+	// A parked fetch whose partition now hosts another topic id is
+	// answered at once rather than waiting for data that is not its own.
+	f = fp(a, 2)
+	f.TopicID = idA
+	params := consumer()
+	params.MaxWait = time.Hour
+	d := &delayedFetch{m: e.m, params: params, parts: []FetchPartition{f}}
+	if d.TryComplete() {
+		t.Fatal("a fetch at the log end completed with nothing to read")
+	}
+	f.TopicID = idB
+	d.parts = []FetchPartition{f}
+	if !d.TryComplete() {
+		t.Fatal("a fetch naming another topic id stayed parked")
+	}
+
+	// Delete and re-create: the new partition has idB, and requests still
+	// naming idA are refused.
+	if err := e.m.RemovePartition(a, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.BecomeLeader(a, idB, 0, []int32{testNode}, []int32{testNode}, DefaultPartitionConfig()); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.produce(1, AppendRequest{TP: a, TopicID: idA, Records: batch(t, 1, 1)}); !errors.Is(res[0].Err, ErrUnknownTopicID) {
+		t.Fatalf("produce to the old id after re-creation: %v", res[0].Err)
+	}
+	f = fp(a, 0)
+	f.TopicID = idA
+	if r := e.fetchNow(consumer(), f)[0]; !errors.Is(r.Err, ErrInconsistentTopicID) {
+		t.Fatalf("fetch of the old id after re-creation: %v", r.Err)
+	}
+}
+
+func (m *Manager) mustPartition(t testing.TB, tp TopicPartition) *Partition {
+	t.Helper()
+	p, ok := m.Partition(tp)
+	if !ok {
+		t.Fatalf("%s is not hosted", tp)
+	}
+	return p
+}

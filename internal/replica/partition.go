@@ -203,6 +203,28 @@ func (p *Partition) effectiveMinISRLocked() int {
 	return min(int(p.minISR), max(len(p.replicas), 1))
 }
 
+// checkTopicIDLocked is the topic ID check of Kafka's ReplicaManager
+// (getPartitionOrException for a TopicIdPartition on produce, readFromLog's
+// hasConsistentTopicId on fetch): a request that named its topic by ID
+// must find that ID on the hosted partition. A topic deleted and
+// re-created under the same name reaches the metadata image before the
+// old partition is swapped out, so a request resolved by name through
+// the new image may otherwise land in the old topic's log. mismatch is
+// the sentinel to wrap (Kafka answers UNKNOWN_TOPIC_ID on produce and
+// INCONSISTENT_TOPIC_ID on fetch). A zero requested ID (old request
+// versions) or a partition without a known ID passes, as in Kafka. The
+// caller holds mu (shared).
+func (p *Partition) checkTopicIDLocked(requested [16]byte, mismatch error) error {
+	if p.removed != nil {
+		return p.removed
+	}
+	if requested == ([16]byte{}) || p.topicID == ([16]byte{}) || requested == p.topicID {
+		return nil
+	}
+	return fmt.Errorf("%w: %s: the request names topic id %s, the partition hosted here is topic id %s", mismatch, p.tp,
+		storage.TopicIDString(requested), storage.TopicIDString(p.topicID))
+}
+
 // leaderLogLocked is Kafka's getLocalLog: the KIP-320 epoch check first
 // (currentEpoch -1 skips it), then leadership if requireLeader. The
 // caller holds mu (shared).

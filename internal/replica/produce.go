@@ -16,6 +16,13 @@ import (
 type AppendRequest struct {
 	TP      TopicPartition
 	Records []byte
+	// TopicID is the topic ID the request named (Produce v13+), checked
+	// against the hosted partition's: the name was resolved from the
+	// metadata image, which may already describe a re-created topic
+	// while this node still hosts the old one's log. A mismatch is
+	// ErrUnknownTopicID. Zero skips the check (older versions, internal
+	// writers).
+	TopicID [16]byte
 }
 
 // RecordError is one record's breach of a per-record rule (KIP-467): its
@@ -134,6 +141,9 @@ func (m *Manager) appendToLeader(r AppendRequest, acks int16, origin storage.App
 	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
+	if err := p.checkTopicIDLocked(r.TopicID, ErrUnknownTopicID); err != nil {
+		return nil, 0, false, err
+	}
 	if err := p.leaderLogLocked(-1, true); err != nil {
 		return nil, 0, false, err
 	}
