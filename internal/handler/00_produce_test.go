@@ -460,3 +460,35 @@ func TestProduceTopicIDMismatch(t *testing.T) {
 		t.Fatalf("produce by name: %v", kerr.ErrorForCode(p.ErrorCode))
 	}
 }
+
+// TestProduceIdempotentSequences checks the producer-state errors' wire
+// codes and that a retried batch is acknowledged with its original base
+// offset without being appended again.
+func TestProduceIdempotentSequences(t *testing.T) {
+	b := startBroker(t)
+	b.createTopic(t, "t", 1, nil)
+	send := func(epoch int16, seq int32, keys ...string) kmsg.ProduceResponseTopicPartition {
+		opts := record.DefaultBuilderOptions()
+		opts.ProducerID, opts.ProducerEpoch, opts.BaseSequence = 11, epoch, seq
+		return producePartition(t, b.raw(t, produceReq(9, -1, "t", map[int32][]byte{0: produceBatch(t, opts, time.Now().UnixMilli(), keys...)})), 0, 0)
+	}
+	if p := send(1, 0, "a", "b"); p.ErrorCode != 0 || p.BaseOffset != 0 {
+		t.Fatalf("first batch: %v at %d", kerr.ErrorForCode(p.ErrorCode), p.BaseOffset)
+	}
+	if p := send(1, 2, "c"); p.ErrorCode != 0 || p.BaseOffset != 2 {
+		t.Fatalf("second batch: %v at %d", kerr.ErrorForCode(p.ErrorCode), p.BaseOffset)
+	}
+	if p := send(1, 0, "a", "b"); p.ErrorCode != 0 || p.BaseOffset != 0 {
+		t.Fatalf("retried batch: %v at %d, want success at 0", kerr.ErrorForCode(p.ErrorCode), p.BaseOffset)
+	}
+	if p := send(1, 7, "x"); p.ErrorCode != kerr.OutOfOrderSequenceNumber.Code {
+		t.Fatalf("gap: %v", kerr.ErrorForCode(p.ErrorCode))
+	}
+	if p := send(0, 3, "x"); p.ErrorCode != kerr.InvalidProducerEpoch.Code {
+		t.Fatalf("old epoch: %v", kerr.ErrorForCode(p.ErrorCode))
+	}
+	p, _ := b.Replicas.Partition(replica.TopicPartition{Topic: "t", Partition: 0})
+	if p.LogEndOffset() != 3 {
+		t.Fatalf("log end offset %d, want 3 (the retry not appended)", p.LogEndOffset())
+	}
+}

@@ -51,6 +51,8 @@ var errorCodes = []struct {
 	{storage.ErrRecordBatchTooLarge, kerr.RecordListTooLarge},
 	{storage.ErrInconsistentTopicID, kerr.InconsistentTopicID},
 	{storage.ErrStaleLeaderEpoch, kerr.FencedLeaderEpoch},
+	{storage.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
+	{storage.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
 	{storage.ErrLogClosed, kerr.KafkaStorageError},
 	{storage.ErrLogFailed, kerr.KafkaStorageError},
 	{storage.ErrCorruptSegment, kerr.KafkaStorageError},

@@ -22,6 +22,7 @@
 //	...
 //	leader-epoch-checkpoint
 //	partition.metadata
+//	00000000000000004096.snapshot   producer state of every batch below 4096
 //
 // Transient names: *.deleted (a segment removed from the log whose files
 // wait file.delete.delay.ms for in-flight reads), *.cleaned and *.swap
@@ -74,6 +75,42 @@
 //	    26     8  lastStableOffset  the partition's LSO when the abort was written
 //
 // Entries are in marker order. The file exists only once an entry does.
+//
+// # .snapshot (producer state): big-endian
+//
+// Idempotent producers' state (Kafka's ProducerStateManager, see
+// producerstate.go): per producer id the epoch and its last five batches'
+// sequence and offset ranges, for duplicate and sequence checks. The file
+// <offset>.snapshot holds the state of every batch below offset:
+//
+//	offset  size  field
+//	     0     2  version             1
+//	     2     4  crc                 CRC-32C of everything after this field
+//	     6     4  entryCount
+//	    10        entries, by ascending producerId:
+//	              8  producerId
+//	              2  producerEpoch
+//	              4  coordinatorEpoch        -1 if none
+//	              8  currentTxnFirstOffset   -1 if no open transaction
+//	              8  lastTimestamp           max timestamp of its last batch (expiry)
+//	              1  batchCount              0..5, oldest first:
+//	                 4  firstSeq
+//	                 4  lastSeq
+//	                 8  firstOffset
+//	                 8  lastOffset
+//	                 8  maxTimestamp
+//
+// Unlike Kafka's format (one batch per producer), all five cached batches
+// are kept, so a retry of any of them is still detected after a restart.
+// A snapshot is written at each new segment's base offset on roll (not
+// fsynced on the append path: a torn one fails its CRC and is ignored)
+// and at the log end offset on Close (atomically, fsynced). Only the
+// newest three are kept; truncation deletes those above the new end,
+// retention and DeleteRecords those below the log start. Open deletes
+// those outside [log start, log end], loads the newest that decodes (a
+// corrupt one is deleted, never fatal) and replays the batch headers above
+// it; after a clean shutdown that is the one at the log end, so nothing is
+// read.
 //
 // # leader-epoch-checkpoint and partition.metadata
 //

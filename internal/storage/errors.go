@@ -71,4 +71,18 @@ var (
 	// ErrInvalidConfig marks a LogConfig value this package cannot work
 	// with (internal/config validates the Kafka ranges first).
 	ErrInvalidConfig = errors.New("storage: invalid log config")
+
+	// ErrInvalidProducerEpoch marks a producer batch whose epoch is older
+	// than the producer's current one (a zombie producer). Kafka:
+	// INVALID_PRODUCER_EPOCH.
+	ErrInvalidProducerEpoch = errors.New("storage: producer epoch older than the current one")
+
+	// ErrOutOfOrderSequence marks an idempotent batch whose sequence does
+	// not follow its producer's last one. Kafka: OUT_OF_ORDER_SEQUENCE_NUMBER.
+	ErrOutOfOrderSequence = errors.New("storage: out of order sequence number")
+
+	// ErrCorruptSnapshot marks a producer state snapshot that does not
+	// parse. Open never returns it: it falls back to an older snapshot or
+	// a scan of the log.
+	ErrCorruptSnapshot = errors.New("storage: corrupt producer state snapshot")
 )

@@ -75,6 +75,10 @@ type OpenOptions struct {
 	// eventually, even after Close. If nil, the log uses its own timers,
 	// and Close runs any still pending at once.
 	ScheduleDelete func(delay time.Duration, fn func())
+	// ProducerIDExpirationMs is producer.id.expiration.ms (a broker
+	// setting): RemoveExpiredProducers drops producers idle this long.
+	// 0 means DefaultProducerIDExpirationMs.
+	ProducerIDExpirationMs int64
 }
 
 // LoadStats describes what Open did, for logs, metrics and tests (a
@@ -87,6 +91,10 @@ type LoadStats struct {
 	SegmentsDropped   int   // segments deleted after a corruption or behind the log start
 	IndexesRebuilt    int   // segments recovered because an index was missing or inconsistent
 	SwapsCompleted    int   // .swap files renamed into place
+	// ProducerBatchesScanned counts batch headers read to rebuild the
+	// producer state above the snapshot Open loaded (0 after a clean
+	// shutdown, which loads the snapshot at the log end offset).
+	ProducerBatchesScanned int
 }
 
 // Log is one partition's log, in one directory: a list of segments, the
@@ -114,6 +122,8 @@ type Log struct {
 
 	appendMu sync.Mutex
 	flushMu  sync.Mutex
+	pstate   *producerState // guarded by appendMu (see producerstate.go)
+	pidExpMs int64          // producer.id.expiration.ms, read-only
 
 	mu       sync.RWMutex
 	segments []*segment // guarded by mu: ascending base offsets, last is active
@@ -369,6 +379,13 @@ func (l *Log) Close() error {
 	// files) so that the flush makes the trimmed state durable: the
 	// clean-shutdown marker written after Close vouches for it.
 	err := l.finishSegment(l.segments[len(l.segments)-1])
+	if l.failure.Load() == nil {
+		// The snapshot at the log end offset lets the next clean open
+		// load the producer state without reading the log.
+		if e := l.writeSnapshotLocked(l.leo.Load(), true); err == nil {
+			err = e
+		}
+	}
 	if e := l.flushTo(l.leo.Load(), true); err == nil {
 		err = e
 	}

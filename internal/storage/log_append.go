@@ -34,6 +34,11 @@ type AppendResult struct {
 	// (-1 if no record has a timestamp).
 	MaxTimestamp         int64
 	OffsetOfMaxTimestamp int64
+	// Duplicate is set when a client batch repeated one of its idempotent
+	// producer's last five batches (a retry): nothing was written, and
+	// FirstOffset and LastOffset are those of the original batch, which
+	// Kafka acknowledges again.
+	Duplicate bool
 }
 
 // Append writes whole record batches at the end of the log.
@@ -104,9 +109,20 @@ func (l *Log) appendLocked(records []byte, opts AppendOptions) (res AppendResult
 	res.LogStartOffset, res.LogEndOffset = l.logStart.Load(), leo
 
 	data, info, err := l.analyze(records, opts, cfg, now, leo)
+	if info.dup {
+		l.pstate.discard()
+		res.FirstOffset, res.LastOffset, res.Duplicate = info.dupBatch.FirstOffset, info.dupBatch.LastOffset, true
+		res.MaxTimestamp, res.OffsetOfMaxTimestamp = info.dupBatch.MaxTimestamp, info.dupBatch.LastOffset
+		if cfg.LogAppendTime {
+			res.LogAppendTimeMs = info.dupBatch.MaxTimestamp
+		}
+		return res, nil, nil
+	}
 	if err != nil || len(data) == 0 {
+		l.pstate.discard()
 		return res, nil, err
 	}
+	defer l.pstate.discard() // whatever was not written
 	res.FirstOffset, res.LastOffset, res.NumRecords = info.first, info.last, info.numRecords
 	res.MaxTimestamp, res.OffsetOfMaxTimestamp = info.maxTs, info.offsetOfMaxTs
 	if cfg.LogAppendTime && opts.Origin != OriginReplication {
@@ -166,6 +182,7 @@ func (l *Log) appendLocked(records []byte, opts AppendOptions) (res AppendResult
 		}
 		active.size.Store(pos + int64(len(run)))
 		l.leo.Store(runLast + 1)
+		l.pstate.commitUpTo(runLast)
 		data = data[len(run):]
 	}
 	res.LogEndOffset = l.leo.Load()
@@ -178,6 +195,8 @@ type appendInfo struct {
 	numRecords    int
 	maxTs         int64
 	offsetOfMaxTs int64
+	dup           bool // a client batch repeating dupBatch
+	dupBatch      ProducerBatch
 }
 
 // analyze validates records for the origin, assigns offsets, epochs and
@@ -222,6 +241,12 @@ func (l *Log) analyze(records []byte, opts AppendOptions, cfg LogConfig, now, le
 			if err != nil {
 				return nil, info, err
 			}
+			if opts.Origin == OriginClient && b.ProducerID() >= 0 {
+				if pb, ok := l.pstate.checkDuplicate(b); ok {
+					info.dup, info.dupBatch = true, pb
+					return nil, info, nil
+				}
+			}
 			shift := next - b.BaseOffset()
 			b.SetBaseOffset(next)
 			b.SetPartitionLeaderEpoch(opts.LeaderEpoch)
@@ -253,6 +278,11 @@ func (l *Log) analyze(records []byte, opts AppendOptions, cfg LogConfig, now, le
 			n, maxTs, offsetOfMaxTs = int(b.NumRecords()), b.MaxTimestamp(), b.LastOffset()
 		default:
 			return nil, info, fmt.Errorf("%w: unknown append origin %d", record.ErrInvalid, opts.Origin)
+		}
+		if b.ProducerID() >= 0 {
+			if err := l.pstate.stage(b, opts.Origin); err != nil {
+				return nil, info, err
+			}
 		}
 		if info.first < 0 {
 			info.first = b.BaseOffset()
@@ -354,6 +384,13 @@ func (l *Log) rollLocked(expectedNext int64, cfg LogConfig, now int64) (*segment
 	s, err := createSegment(l.dir, newBase, cfg, now)
 	if err != nil {
 		return nil, fmt.Errorf("roll to offset %d: %w", newBase, err)
+	}
+	// Kafka snapshots the producer state at every new segment's base, so
+	// recovery replays at most the segments above the recovery point.
+	if err := l.writeSnapshotLocked(newBase, false); err != nil {
+		s.closeFiles()
+		_ = s.removeFiles()
+		return nil, err
 	}
 	l.mu.Lock()
 	if replace {

@@ -47,7 +47,11 @@ func Open(dir string, cfg LogConfig, opts OpenOptions) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	l := &Log{dir: dir, clock: opts.Clock, logger: opts.Logger, sched: opts.ScheduleDelete}
+	l := &Log{dir: dir, clock: opts.Clock, logger: opts.Logger, sched: opts.ScheduleDelete,
+		pstate: newProducerState(), pidExpMs: opts.ProducerIDExpirationMs}
+	if l.pidExpMs <= 0 {
+		l.pidExpMs = DefaultProducerIDExpirationMs
+	}
 	if l.clock == nil {
 		l.clock = time.Now
 	}
@@ -248,7 +252,14 @@ func (ld *loader) load() error {
 	l.hw.Store(max(min(ld.opts.HighWatermark, leo), logStart))
 	l.lastFlushMs.Store(ld.now)
 	l.stats.Segments = len(l.segments)
-	return nil
+	// Producer state: snapshots above the end (data lost to recovery) or
+	// below the start go, then the newest remaining one is loaded and the
+	// batches above it replayed. After a clean shutdown Close wrote the
+	// snapshot at the log end offset, so nothing is read.
+	if err := l.deleteSnapshots(func(off int64) bool { return off > leo || off < logStart }); err != nil {
+		return err
+	}
+	return l.rebuildProducerStateLocked()
 }
 
 // syncRecoveredBelow makes durable what recovery wrote to segments that

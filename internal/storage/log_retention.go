@@ -37,6 +37,7 @@ func (l *Log) DeleteRecordsBefore(offset int64) (int64, error) {
 		if l.epochs.truncateFromStart(offset) {
 			err = l.epochs.persist()
 		}
+		err = errors.Join(err, l.deleteSnapshotsBelowStart())
 	}
 	_, rolled, derr := l.deleteSegmentsLocked(l.startOffsetBreached)
 	start := l.logStart.Load()
@@ -157,6 +158,7 @@ func (l *Log) deleteSegmentsLocked(pred func(s, next *segment) bool) (n int, rol
 	if l.epochs.truncateFromStart(l.logStart.Load()) {
 		err = l.epochs.persist()
 	}
+	err = errors.Join(err, l.deleteSnapshotsBelowStart())
 	for _, s := range deletable {
 		l.logger.Info("deleting segment", "base", s.base, "size", s.size.Load(), "logStartOffset", l.logStart.Load())
 	}
@@ -202,4 +204,36 @@ func (l *Log) scheduleRemoval(segs []*segment) {
 			}
 		}
 	})
+}
+
+// deleteSnapshotsBelowStart removes producer snapshots below the log
+// start offset (Kafka's deleteSnapshotsBefore). The producers themselves
+// stay, as in Kafka since KIP-360, so a producer whose batches were all
+// deleted keeps its sequence (until producer.id.expiration.ms). The
+// caller holds appendMu.
+func (l *Log) deleteSnapshotsBelowStart() error {
+	start := l.logStart.Load()
+	return l.deleteSnapshots(func(off int64) bool { return off < start })
+}
+
+// RemoveExpiredProducers drops the producers without an open transaction
+// whose last batch's timestamp is producer.id.expiration.ms or more
+// before now (Kafka's removeExpiredProducers, run by the manager's
+// periodic check). It returns how many went.
+func (l *Log) RemoveExpiredProducers() int {
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	return l.pstate.expire(l.nowMs(), l.pidExpMs)
+}
+
+// ProducerState returns a copy of the producer state (tests, admin APIs
+// such as DescribeProducers).
+func (l *Log) ProducerState() map[int64]ProducerEntry {
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	out := make(map[int64]ProducerEntry, len(l.pstate.producers))
+	for pid, e := range l.pstate.producers {
+		out[pid] = *e
+	}
+	return out
 }

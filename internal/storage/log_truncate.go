@@ -61,6 +61,17 @@ func (l *Log) TruncateTo(offset int64) error {
 	l.mu.Unlock()
 
 	err = l.removeSegments(doomed)
+	// Producer state as of the new end: snapshots above it go and the
+	// state is reloaded from the newest remaining one (Kafka's
+	// truncateAndReload).
+	if e := l.deleteSnapshots(func(off int64) bool { return off > newEnd }); e != nil && err == nil {
+		err = e
+	}
+	l.mu.RLock()
+	if e := l.rebuildProducerStateLocked(); e != nil && err == nil {
+		err = e
+	}
+	l.mu.RUnlock()
 	if l.epochs.truncateFromEnd(newEnd) {
 		if perr := l.epochs.persist(); err == nil {
 			err = perr
@@ -188,6 +199,10 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	l.hw.Store(offset)
 	l.mu.Unlock()
 	l.scheduleRemoval(doomed)
+	l.pstate.producers = make(map[int64]*ProducerEntry)
+	if err := l.deleteSnapshots(func(int64) bool { return true }); err != nil {
+		return err
+	}
 	l.epochs.clear()
 	return l.epochs.persist()
 }

@@ -48,6 +48,9 @@ type ManagerConfig struct {
 	// flush.ms (log.flush.scheduler.interval.ms). Kafka's default is
 	// Long.MaxValue, i.e. never, so zero disables the check here too.
 	FlushCheckInterval time.Duration
+	// ProducerIDExpirationMs is producer.id.expiration.ms: producers idle
+	// this long are forgotten on the retention check (0: 86400000).
+	ProducerIDExpirationMs int64
 	// RetentionCheckInterval is how often retention runs
 	// (log.retention.check.interval.ms, default 5 minutes).
 	RetentionCheckInterval time.Duration
@@ -201,8 +204,9 @@ func (m *Manager) configFor(topic string) LogConfig {
 // slot is the owner of the log's delayed deletions.
 func (m *Manager) openOptions(slot *logSlot) OpenOptions {
 	return OpenOptions{
-		Clock:  m.clock,
-		Logger: m.logger,
+		ProducerIDExpirationMs: m.cfg.ProducerIDExpirationMs,
+		Clock:                  m.clock,
+		Logger:                 m.logger,
 		ScheduleDelete: func(delay time.Duration, fn func()) {
 			m.sched.schedule(slot, delay, fn)
 		},
@@ -624,6 +628,7 @@ func (m *Manager) flushDirtyLogs() {
 func (m *Manager) cleanupLogs() {
 	total := 0
 	for _, e := range m.snapshot(nil) {
+		e.log.RemoveExpiredProducers()
 		n, err := e.log.DeleteOldSegments()
 		// A failed log logged its failure once when it happened.
 		if err != nil && !errors.Is(err, ErrLogClosed) && !errors.Is(err, ErrLogFailed) {
