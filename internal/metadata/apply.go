@@ -190,6 +190,8 @@ func (b *builder) applyRecord(r Record) error {
 		return b.applyRegisterBroker(r)
 	case UnregisterBrokerRecord:
 		return b.applyUnregisterBroker(r)
+	case ProducerIdsRecord:
+		return b.applyProducerIDs(r)
 	}
 	return inconsistent("unsupported record %T", r)
 }
@@ -500,6 +502,17 @@ func (b *builder) applyUnregisterBroker(r UnregisterBrokerRecord) error {
 	}
 	delete(b.cur.brokers, r.BrokerID)
 	b.touchedBrokers[r.BrokerID] = struct{}{}
+	return nil
+}
+
+// applyProducerIDs moves the producer id high-water mark. It must only go
+// up, as in Kafka's ProducerIdControlManager.replay: a record that would
+// move it back would let two brokers hand out the same id.
+func (b *builder) applyProducerIDs(r ProducerIdsRecord) error {
+	if r.NextProducerID <= b.cur.producerIDs.NextProducerID {
+		return inconsistent("next producer id %d is not above the current %d", r.NextProducerID, b.cur.producerIDs.NextProducerID)
+	}
+	b.cur.producerIDs = r
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -946,4 +947,43 @@ func (c *Controller) UpdateFeature(name string, level int16, validateOnly bool) 
 	}
 	_, err := c.log.Append([]Record{FeatureLevelRecord{Name: name, Level: level}})
 	return err
+}
+
+// ---- producer ids ----
+
+// ProducerIDBlockSize is the number of producer ids a broker takes from the
+// controller at a time, Kafka's ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE.
+const ProducerIDBlockSize = 1000
+
+// AllocateProducerIDs hands brokerID the next count producer ids and
+// returns the first: the block is [first, first+count). The block is
+// committed (durable) before this returns, so after any restart the next
+// block starts past it and no id is ever handed out twice; ids a broker was
+// given but did not use are simply skipped, as in Kafka. The record carries
+// the broker's registered epoch (0 while it is not registered, as a
+// single-node broker may be). count must be positive and brokerID not
+// negative (ErrInvalidRequest); ErrProducerIDsExhausted when the block
+// would pass the largest int64.
+func (c *Controller) AllocateProducerIDs(brokerID int32, count int) (first int64, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if brokerID < 0 || count <= 0 {
+		return 0, newAPIError(ErrInvalidRequest, "Invalid producer id block request: broker %d, %d ids.", brokerID, count)
+	}
+	im := c.pub.Image()
+	first = im.producerIDs.NextProducerID
+	if first > math.MaxInt64-int64(count) {
+		return 0, newAPIError(ErrProducerIDsExhausted,
+			"Exhausted all producerIds as the next block's end producerId has exceeded the int64 type limit")
+	}
+	var epoch int64
+	if b := im.brokers[brokerID]; b != nil {
+		epoch = b.Epoch
+	}
+	rec := ProducerIdsRecord{BrokerID: brokerID, BrokerEpoch: epoch, NextProducerID: first + int64(count)}
+	if _, err := c.log.Append([]Record{rec}); err != nil {
+		return 0, err
+	}
+	c.logger.Debug("metadata: allocated producer ids", "broker", brokerID, "first", first, "count", count)
+	return first, nil
 }

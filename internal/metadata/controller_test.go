@@ -3,6 +3,7 @@ package metadata
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -628,6 +629,7 @@ func TestControllerRestart(t *testing.T) {
 	f.c.IncrementalAlterConfigs([]AlterConfigsRequest{{Resource: ConfigResource{ResourceBroker, ""}, Ops: []ConfigOp{{Name: "x", Value: "y"}}}}, false)
 	f.c.DeleteTopics([]TopicRef{{Name: "a"}})
 	f.c.UpdateFeature("metadata.version", 1, false)
+	f.c.AllocateProducerIDs(1, ProducerIDBlockSize)
 	want := f.c.Image()
 	f.log.Close()
 
@@ -675,6 +677,9 @@ func TestControllerCommitFailure(t *testing.T) {
 	}
 	if err := c.UpdateFeature("f", 1, false); !errors.Is(err, ErrLogFailed) {
 		t.Fatalf("feature: %v", err)
+	}
+	if _, err := c.AllocateProducerIDs(1, ProducerIDBlockSize); !errors.Is(err, ErrLogFailed) {
+		t.Fatalf("producer ids: %v", err)
 	}
 	// Validate-only needs no log.
 	if _, err := c.CreateTopic(CreateTopicRequest{Name: "a", NumPartitions: 1, ReplicationFactor: 1}, true); err != nil {
@@ -747,5 +752,62 @@ func TestControllerConcurrent(t *testing.T) {
 	f.open(ControllerConfig{NodeID: 1})
 	if !reflect.DeepEqual(f.c.Image(), want) {
 		t.Fatal("replay after concurrent writes differs")
+	}
+}
+
+// TestAllocateProducerIDs checks that blocks are disjoint and consecutive,
+// that they survive a restart (the next block after a reopen starts past
+// the last one handed out, with or without a snapshot in between), and
+// Kafka's limits.
+func TestAllocateProducerIDs(t *testing.T) {
+	f := newFixture(t, ControllerConfig{NodeID: 1})
+	var firsts []int64
+	for i := range 3 {
+		first, err := f.c.AllocateProducerIDs(int32(i%2), ProducerIDBlockSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		firsts = append(firsts, first)
+	}
+	if !reflect.DeepEqual(firsts, []int64{0, 1000, 2000}) {
+		t.Fatalf("blocks start at %v", firsts)
+	}
+	if got := f.c.Image().NextProducerID(); got != 3000 {
+		t.Fatalf("next producer id %d", got)
+	}
+	// A registered broker's epoch goes into the record.
+	epoch, err := f.c.RegisterBroker(Broker{ID: 1, Endpoints: []Endpoint{{Listener: "PLAINTEXT", Host: "h", Port: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first, err := f.c.AllocateProducerIDs(1, 5); err != nil || first != 3000 {
+		t.Fatalf("small block: %d %v", first, err)
+	}
+	if rec := f.c.Image().producerIDs; rec.BrokerID != 1 || rec.BrokerEpoch != epoch || rec.NextProducerID != 3005 {
+		t.Fatalf("record %+v, broker epoch %d", rec, epoch)
+	}
+
+	f.log.Close()
+	f.open(ControllerConfig{NodeID: 1})
+	if first, err := f.c.AllocateProducerIDs(0, ProducerIDBlockSize); err != nil || first != 3005 {
+		t.Fatalf("after reopen: %d %v", first, err)
+	}
+	if err := f.log.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	f.log.Close()
+	f.open(ControllerConfig{NodeID: 1})
+	if first, err := f.c.AllocateProducerIDs(0, ProducerIDBlockSize); err != nil || first != 4005 {
+		t.Fatalf("after snapshot and reopen: %d %v", first, err)
+	}
+
+	_, err = f.c.AllocateProducerIDs(-1, 1)
+	expectErr(t, err, ErrInvalidRequest, "")
+	_, err = f.c.AllocateProducerIDs(1, 0)
+	expectErr(t, err, ErrInvalidRequest, "")
+	_, err = f.c.AllocateProducerIDs(1, math.MaxInt)
+	expectErr(t, err, ErrProducerIDsExhausted, "")
+	if got := f.c.Image().NextProducerID(); got != 5005 {
+		t.Fatalf("a refused allocation moved the high-water mark to %d", got)
 	}
 }

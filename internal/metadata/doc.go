@@ -10,8 +10,8 @@
 //   - Records (records.go) are the only way metadata changes. Their types
 //     mirror KRaft's (TopicRecord, PartitionRecord, PartitionChangeRecord,
 //     ConfigRecord, RemoveTopicRecord, FeatureLevelRecord,
-//     RegisterBrokerRecord, UnregisterBrokerRecord) and use KRaft's type
-//     numbers.
+//     RegisterBrokerRecord, UnregisterBrokerRecord, ProducerIdsRecord) and
+//     use KRaft's type numbers.
 //   - An Image (image.go) is an immutable snapshot. Image.Apply turns an
 //     image and a Batch of records into the next image and a Delta, copying
 //     only what the batch touches. Applying the same batches always yields
@@ -26,8 +26,8 @@
 //     changes.
 //   - The Controller is the single writer: it validates admin operations
 //     (CreateTopics, DeleteTopics, CreatePartitions, config changes, broker
-//     registration) against the current image with Kafka's rules and error
-//     messages, and commits them through the Log. Its errors wrap sentinels
+//     registration, producer id blocks) against the current image with
+//     Kafka's rules and error messages, and commits them through the Log. Its errors wrap sentinels
 //     (errors.go) that the handler maps to Kafka error codes, and
 //     ErrorMessage gives the text for error_message. Config validation and
 //     replica placement are injected (ControllerConfig), so this package
@@ -66,6 +66,8 @@
 //	                             leader int32 (-2 = unchanged), replicas nullable array
 //	   9  RemoveTopicRecord      topicId uuid
 //	  12  FeatureLevelRecord     name string, level int16 (0 = remove)
+//	  15  ProducerIdsRecord      brokerId int32, brokerEpoch int64, nextProducerId int64
+//	                             (the broker owns [previous nextProducerId, this one))
 //
 // A batch body is a uvarint record count followed by each record prefixed
 // with its uvarint length, so that every record's bytes are delimited and a

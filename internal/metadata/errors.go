@@ -55,6 +55,11 @@ var (
 	// Kafka: INVALID_REQUEST.
 	ErrInvalidRequest = errors.New("metadata: invalid request")
 
+	// ErrProducerIDsExhausted: the next block of producer ids would pass
+	// the largest int64. Kafka: UNKNOWN_SERVER_ERROR, as Kafka's
+	// controller throws UnknownServerException in that case.
+	ErrProducerIDsExhausted = errors.New("metadata: producer ids exhausted")
+
 	// ErrMalformed marks bytes that do not decode as metadata records: a
 	// short buffer, a length beyond the bytes present, trailing bytes, an
 	// unknown record type or version.

@@ -25,6 +25,10 @@ type Image struct {
 	configs  map[ConfigResource]map[string]string // inner maps never empty
 	brokers  map[int32]*Broker
 	features map[string]int16 // levels never 0
+
+	// producerIDs is the last ProducerIdsRecord applied (zero before any):
+	// every id below its NextProducerID has been handed to some broker.
+	producerIDs ProducerIdsRecord
 }
 
 // Topic is a topic in an Image. Partitions holds partition i at index i;
@@ -157,6 +161,10 @@ func (im *Image) FeatureLevel(name string) int16 { return im.features[name] }
 // Features returns every finalised feature in a new map.
 func (im *Image) Features() map[string]int16 { return maps.Clone(im.features) }
 
+// NextProducerID returns the first producer id no broker has been given
+// yet: the start of the next block AllocateProducerIDs hands out.
+func (im *Image) NextProducerID() int64 { return im.producerIDs.NextProducerID }
+
 // Partition returns partition p.
 func (t *Topic) Partition(p int32) (Partition, bool) {
 	if p < 0 || int(p) >= len(t.Partitions) {
@@ -181,7 +189,8 @@ func (t *Topic) ReplicationFactor() int16 {
 // Records returns records that rebuild this image from the empty one, in a
 // canonical order: features by name, brokers by ID, then each topic by name
 // followed by its partitions and its config overrides (by name), then
-// broker config overrides. Equal images give equal record lists, which is
+// broker config overrides, then the producer id high-water mark (when any
+// block was handed out). Equal images give equal record lists, which is
 // what a snapshot stores. The records share slices with the image.
 func (im *Image) Records() []Record {
 	var recs []Record
@@ -207,6 +216,9 @@ func (im *Image) Records() []Record {
 		if res.Type != ResourceTopic {
 			recs = appendConfigRecords(recs, res, im.configs)
 		}
+	}
+	if im.producerIDs.NextProducerID > 0 {
+		recs = append(recs, im.producerIDs)
 	}
 	return recs
 }

@@ -225,6 +225,7 @@ func historyBatches() []Batch {
 	}
 	next(ConfigRecord{ResourceType: ResourceBroker, ResourceName: "1", Name: "log.retention.ms", Value: strp("5")},
 		ConfigRecord{ResourceType: ResourceBroker, ResourceName: "", Name: "num.io.threads", Value: strp("4")})
+	next(ProducerIdsRecord{BrokerID: 1, BrokerEpoch: 1, NextProducerID: 1000})
 	return bs
 }
 
@@ -356,4 +357,23 @@ func TestPublisherConcurrentReaders(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+// TestProducerIDsMonotonic checks that replay refuses a ProducerIdsRecord
+// that does not move the high-water mark up, as Kafka's replay does: such a
+// record would hand ids out twice.
+func TestProducerIDsMonotonic(t *testing.T) {
+	im, _ := mustApply(t, EmptyImage(), Batch{Offset: 1, Records: []Record{ProducerIdsRecord{BrokerID: 1, NextProducerID: 1000}}})
+	if im.NextProducerID() != 1000 {
+		t.Fatalf("next producer id %d", im.NextProducerID())
+	}
+	for _, next := range []int64{1000, 999, 0, -1} {
+		_, _, err := im.Apply(Batch{Offset: 2, Records: []Record{ProducerIdsRecord{BrokerID: 1, NextProducerID: next}}})
+		if !errors.Is(err, ErrInconsistent) {
+			t.Errorf("next %d: err %v, want ErrInconsistent", next, err)
+		}
+	}
+	if EmptyImage().Records() != nil {
+		t.Fatal("the empty image has records")
+	}
 }

@@ -20,6 +20,7 @@ const (
 	TypePartitionChange  RecordType = 5
 	TypeRemoveTopic      RecordType = 9
 	TypeFeatureLevel     RecordType = 12
+	TypeProducerIDs      RecordType = 15
 )
 
 // String names a record type the way Kafka's MetadataRecordType does.
@@ -41,6 +42,8 @@ func (t RecordType) String() string {
 		return "RemoveTopicRecord"
 	case TypeFeatureLevel:
 		return "FeatureLevelRecord"
+	case TypeProducerIDs:
+		return "ProducerIdsRecord"
 	}
 	return fmt.Sprintf("RecordType(%d)", uint8(t))
 }
@@ -139,6 +142,17 @@ type FeatureLevelRecord struct {
 	Level int16
 }
 
+// ProducerIdsRecord hands a block of producer ids to a broker, as KRaft's
+// ProducerIdsRecord does: the block is every id from the previous
+// NextProducerID (0 at first) up to, not including, this one. Only the
+// high-water mark is stored, so replaying the log (or a snapshot) can never
+// hand out an id twice, however many brokers asked.
+type ProducerIdsRecord struct {
+	BrokerID       int32
+	BrokerEpoch    int64
+	NextProducerID int64
+}
+
 // Endpoint is one listener a broker accepts clients on.
 type Endpoint struct {
 	Listener         string // listener name, e.g. "PLAINTEXT"
@@ -171,6 +185,7 @@ func (RemoveTopicRecord) Type() RecordType      { return TypeRemoveTopic }
 func (FeatureLevelRecord) Type() RecordType     { return TypeFeatureLevel }
 func (RegisterBrokerRecord) Type() RecordType   { return TypeRegisterBroker }
 func (UnregisterBrokerRecord) Type() RecordType { return TypeUnregisterBroker }
+func (ProducerIdsRecord) Type() RecordType      { return TypeProducerIDs }
 
 // ---- encoding ----
 
@@ -296,6 +311,12 @@ func (r RegisterBrokerRecord) appendBody(b []byte) []byte {
 func (r UnregisterBrokerRecord) appendBody(b []byte) []byte {
 	b = appendInt32(b, r.BrokerID)
 	return appendInt64(b, r.Epoch)
+}
+
+func (r ProducerIdsRecord) appendBody(b []byte) []byte {
+	b = appendInt32(b, r.BrokerID)
+	b = appendInt64(b, r.BrokerEpoch)
+	return appendInt64(b, r.NextProducerID)
 }
 
 // ---- decoding ----
@@ -579,6 +600,12 @@ func (r *reader) record() Record {
 		return UnregisterBrokerRecord{
 			BrokerID: r.int32("broker id"),
 			Epoch:    r.int64("broker epoch"),
+		}
+	case TypeProducerIDs:
+		return ProducerIdsRecord{
+			BrokerID:       r.int32("broker id"),
+			BrokerEpoch:    r.int64("broker epoch"),
+			NextProducerID: r.int64("next producer id"),
 		}
 	}
 	r.fail("unknown record type %d", uint8(typ))

@@ -35,6 +35,8 @@ func sampleRecords() []Record {
 		RemoveTopicRecord{TopicID: testTopicID},
 		FeatureLevelRecord{Name: "metadata.version", Level: 1},
 		FeatureLevelRecord{Name: "x", Level: 0},
+		ProducerIdsRecord{BrokerID: 1, BrokerEpoch: 7, NextProducerID: 1000},
+		ProducerIdsRecord{BrokerID: -1, BrokerEpoch: -1, NextProducerID: -1},
 	}
 }
 
@@ -89,6 +91,11 @@ func TestRecordEncodingBytes(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("PartitionChangeRecord bytes\n got %x\nwant %x", got, want)
 	}
+	got = AppendRecord(nil, ProducerIdsRecord{BrokerID: 1, BrokerEpoch: 2, NextProducerID: 1000})
+	want = []byte{15, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0x03, 0xe8}
+	if !bytes.Equal(got, want) {
+		t.Errorf("ProducerIdsRecord bytes\n got %x\nwant %x", got, want)
+	}
 }
 
 func TestDecodeMalformed(t *testing.T) {
@@ -110,6 +117,7 @@ func TestDecodeMalformed(t *testing.T) {
 		{"non-minimal varint", append(append([]byte{2, 0, 0x80, 0x00}, make([]byte, 16)...), 0)},
 		{"varint overflow", []byte{2, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}},
 		{"nullable string past end", []byte{4, 0, 2, 0, 0, 5, 'a'}},
+		{"short producer ids", []byte{15, 0, 0, 0, 0, 1, 0, 0, 0}},
 		{"endpoint count past end", append(append([]byte{0, 0, 0, 0, 0, 1}, make([]byte, 8)...), 0, 0, 50)},
 	}
 	for _, c := range cases {
