@@ -73,6 +73,9 @@ var errorCodes = []struct {
 	{metadata.ErrBrokerNotRegistered, kerr.BrokerIDNotRegistered},
 	{metadata.ErrInvalidRequest, kerr.InvalidRequest},
 	{metadata.ErrBatchTooLarge, kerr.PolicyViolation},
+	// Kafka's controller throws UnknownServerException when the producer
+	// id space is used up.
+	{metadata.ErrProducerIDsExhausted, kerr.UnknownServerError},
 
 	{purgatory.ErrClosed, kerr.NotLeaderForPartition},
 }

@@ -72,6 +72,7 @@ type Handler struct {
 	deps          Deps
 	log           *slog.Logger
 	fetchSessions *fetchsession.Cache // incremental fetch sessions (KIP-227)
+	producerIDs   producerIDBlock     // InitProducerId's ids (22_init_producer_id.go)
 }
 
 // New returns a Handler serving with deps.
