@@ -4,9 +4,15 @@ Debian's python3-confluent-kafka).
 Usage: confluent_kafka_python.py BOOTSTRAP TOPIC N WORKDIR
 
 Creates TOPIC with 3 partitions through AdminClient, produces N keyed
-records (zstd, acks=all, librdkafka's other defaults) and reads them back with a
+records with an idempotent producer (enable.idempotence, zstd, acks=all,
+librdkafka's other defaults) and reads them back with a
 consumer assigned to every partition from the beginning (no group
 coordination), then verifies them with check.py.
+
+Idempotence makes librdkafka ask for a producer id (InitProducerId) before
+its first produce and stamp every batch with it and per-partition sequence
+numbers; a broker without InitProducerId, or one that answers it with an
+error, raises a fatal error, which this script reports as a failure.
 """
 
 import sys
@@ -26,12 +32,20 @@ def main(bootstrap, topic, n, workdir):
                                     operation_timeout=30, request_timeout=30).items():
         f.result(timeout=60)
 
+    produced = []
+    errors = []
+
+    def on_error(err):
+        # Fatal errors (idempotence refused or broken) end the producer;
+        # transient ones (a reconnect) are librdkafka's to retry.
+        if err.fatal():
+            errors.append(err)
+
     producer = Producer({
         "bootstrap.servers": bootstrap, "client.id": "compat-confluent",
         "acks": "all", "compression.type": "zstd", "linger.ms": 5,
+        "enable.idempotence": True, "error_cb": on_error,
     })
-    produced = []
-    errors = []
 
     def on_delivery(err, msg):
         if err is not None:
