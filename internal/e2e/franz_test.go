@@ -59,12 +59,18 @@ func franzAcks(acks int16) kgo.Acks {
 // ProduceSync (so one batch per partition per round).
 func franzProduce(t *testing.T, addr, topic string, recs []rec, codec int8, acks int16) {
 	t.Helper()
-	cl := newKgo(t, addr,
+	opts := []kgo.Opt{
 		kgo.DefaultProduceTopic(topic),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.ProducerBatchCompression(franzCodec(codec)),
 		kgo.RequiredAcks(franzAcks(acks)),
-	)
+	}
+	if acks != -1 {
+		// Idempotence needs acks=all; with acks=all the producer is
+		// idempotent, as franz-go's (and Java's) default.
+		opts = append(opts, kgo.DisableIdempotentWrite())
+	}
+	cl := newKgo(t, addr, opts...)
 	ctx := ctxFor(t, 30*time.Second)
 	for i, round := range rounds(recs) {
 		krs := make([]*kgo.Record, len(round))

@@ -225,12 +225,11 @@ func envFor(t *testing.T, b *testutil.Broker) *env {
 }
 
 // newKgo returns a franz-go client seeded with addr, closed when the test
-// ends. The broker has no InitProducerId yet, and a producer needing no
-// acks cannot be idempotent anyway, so idempotence is off unless an option
-// turns it back on.
+// ends, with franz-go's defaults: producers are idempotent (InitProducerId,
+// sequence numbers checked by the broker) unless an option says otherwise.
 func newKgo(t *testing.T, addr string, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.DisableIdempotentWrite()}, opts...)...)
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
