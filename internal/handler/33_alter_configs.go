@@ -60,19 +60,11 @@ func serveAlterConfigs(h *Handler, c *Context, req *kmsg.AlterConfigsRequest) {
 		}
 		idx = append(idx, i)
 	}
-	if len(reqs) > 0 {
-		var errs []error
-		if h.deps.Controller != nil {
-			errs = h.deps.Controller.AlterConfigs(reqs, req.ValidateOnly)
-		}
-		for j, i := range idx {
-			if errs == nil {
-				results[i].ErrorCode = kerr.NotController.Code
-				continue
-			}
-			results[i].ErrorCode, results[i].ErrorMessage = adminError(errs[j])
-		}
-	}
+	commitConfigChanges(h.deps.Controller, reqs, idx,
+		func(ctl *metadata.Controller, reqs []metadata.ReplaceConfigsRequest) []error {
+			return ctl.AlterConfigs(reqs, req.ValidateOnly)
+		},
+		func(i int, code int16, msg *string) { results[i].ErrorCode, results[i].ErrorMessage = code, msg })
 	resp.Resources = results
 	c.respond(resp)
 }

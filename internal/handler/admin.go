@@ -202,6 +202,29 @@ func (v *clusterView) controllerID(self int32) int32 {
 	return -1
 }
 
+// commitConfigChanges commits, through ctl, the config changes of the
+// resources that passed their checks (reqs[j] belongs to the response
+// resource at index idx[j]) and reports each outcome through set. Without a
+// controller every one of them is NOT_CONTROLLER. AlterConfigs and
+// IncrementalAlterConfigs share it; only their request types differ.
+func commitConfigChanges[R any](ctl *metadata.Controller, reqs []R, idx []int,
+	commit func(*metadata.Controller, []R) []error, set func(i int, code int16, msg *string)) {
+	if len(reqs) == 0 {
+		return
+	}
+	if ctl == nil {
+		for _, i := range idx {
+			set(i, kerr.NotController.Code, nil)
+		}
+		return
+	}
+	errs := commit(ctl, reqs)
+	for j, i := range idx {
+		code, msg := adminError(errs[j])
+		set(i, code, msg)
+	}
+}
+
 // ---- errors ----
 
 // adminError converts an error from the metadata controller or the config
