@@ -57,6 +57,16 @@
 // fresh read. The records are file ranges (zero copy) that the caller
 // sends with sendfile.
 //
+// # Traffic
+//
+// The Manager counts what moves through it, for the metrics side port:
+// records and bytes appended and record bytes answered to consumers and
+// to followers, per topic and for the whole node (Kafka's
+// BrokerTopicMetrics). Each hosted Partition points at its topic's
+// counters, so an append or a fetch answer costs an atomic add and no
+// lookup; a fetch counts once, when it is answered, not at each re-check
+// in the purgatory. Traffic and PurgatoryStats read them at scrape time.
+//
 // # Concurrency
 //
 // A Manager and its Partitions are safe for concurrent use. The partition

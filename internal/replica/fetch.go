@@ -83,6 +83,8 @@ type FetchResult struct {
 	// leader's: it must truncate to DivergingEndOffset first. -1 otherwise.
 	DivergingEpoch     int32
 	DivergingEndOffset int64
+
+	traffic *trafficCounters // the partition's topic's, for countFetched; nil on error
 }
 
 // FetchMessages reads each partition from its log and answers through
@@ -123,6 +125,7 @@ func (m *Manager) FetchMessages(params FetchParams, parts []FetchPartition, done
 		}
 	}
 	if answer || bytes >= int64(params.MinBytes) {
+		m.countFetched(params, results)
 		done(results)
 		return
 	}
@@ -195,7 +198,7 @@ func (m *Manager) read(params FetchParams, fp FetchPartition, maxBytes int, minO
 	// it must not make a follower look more caught up than it is.
 	l := p.log
 	res := FetchResult{TP: fp.TP, HighWatermark: l.HighWatermark(), LastStableOffset: l.LastStableOffset(),
-		LogStartOffset: l.LogStartOffset(), DivergingEpoch: -1, DivergingEndOffset: -1}
+		LogStartOffset: l.LogStartOffset(), DivergingEpoch: -1, DivergingEndOffset: -1, traffic: p.traffic}
 	leo := l.LogEndOffset()
 
 	if fp.LastFetchedEpoch >= 0 {
@@ -337,5 +340,6 @@ func (d *delayedFetch) OnExpiration() {}
 // OnComplete reads every partition afresh and answers.
 func (d *delayedFetch) OnComplete() {
 	results, _ := d.m.readFromLog(d.params, d.parts, false)
+	d.m.countFetched(d.params, results)
 	d.done(results)
 }

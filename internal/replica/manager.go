@@ -70,7 +70,10 @@ type Manager struct {
 
 	mu     sync.RWMutex
 	parts  map[TopicPartition]*Partition // guarded by mu
+	topics map[string]*trafficCounters   // guarded by mu; each hosted topic's traffic
 	closed bool                          // guarded by mu
+
+	total trafficCounters // the whole node's traffic
 }
 
 // NewManager returns a Manager with no partitions.
@@ -102,6 +105,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		produce: produce,
 		fetch:   fetch,
 		parts:   map[TopicPartition]*Partition{},
+		topics:  map[string]*trafficCounters{},
 	}, nil
 }
 
@@ -217,6 +221,7 @@ func (m *Manager) BecomeLeader(tp TopicPartition, topicID [16]byte, leaderEpoch 
 	}
 	if !hosted {
 		m.mu.Lock()
+		p.traffic = m.topicTrafficLocked(tp.Topic)
 		m.parts[tp] = p
 		m.mu.Unlock()
 	}
@@ -239,7 +244,10 @@ func (m *Manager) RemovePartition(tp TopicPartition, deleteLog bool) error {
 	defer m.lifeMu.Unlock()
 	m.mu.Lock()
 	p := m.parts[tp]
-	delete(m.parts, tp)
+	if p != nil {
+		delete(m.parts, tp)
+		m.releaseTopicTrafficLocked(tp.Topic)
+	}
 	m.mu.Unlock()
 	if p != nil {
 		reason := ErrNotLeader

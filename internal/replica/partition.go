@@ -33,6 +33,9 @@ type Partition struct {
 	tp     TopicPartition
 	nodeID int32
 	log    *storage.Log // set at creation, never changes
+	// traffic counts the topic's produce and fetch bytes; set by the
+	// Manager before the partition is published, never changed.
+	traffic *trafficCounters
 
 	mu               sync.RWMutex
 	topicID          [16]byte // guarded by mu

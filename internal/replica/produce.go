@@ -155,6 +155,9 @@ func (m *Manager) appendToLeader(r AppendRequest, acks int16, origin storage.App
 		return nil, 0, false, fmt.Errorf("append to %s: %w", r.TP, err)
 	}
 	res.BaseOffset, res.LogAppendTimeMs, res.LogStartOffset = ar.FirstOffset, ar.LogAppendTimeMs, ar.LogStartOffset
+	if !ar.Duplicate {
+		m.countAppend(p.traffic, ar.NumRecords, len(r.Records))
+	}
 	return p, ar.LastOffset, p.maybeIncrementHWLocked(), nil
 }
 
