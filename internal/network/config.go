@@ -67,6 +67,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Handler serves every request. Required.
 	Handler Handler
+	// Observer, if set, is told about every request once its response is
+	// written (request metrics). nil costs nothing.
+	Observer RequestObserver
 }
 
 func (c *Config) withDefaults() (Config, error) {

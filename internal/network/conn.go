@@ -240,6 +240,7 @@ func (c *Conn) readLoop() {
 			Principal:  c.Principal(),
 			ReceivedAt: time.Now(),
 			frame:      frame,
+			wireIn:     int64(len(frame.b)) + 4,
 		}
 		req.refs.Store(2) // Handle, and the completion
 		c.mu.Lock()
@@ -469,6 +470,9 @@ func (w *respWriter) writeBatch(batch []*Request) bool {
 		w.c.kill(fmt.Sprintf("write: %v", err), slog.LevelDebug)
 		return false
 	}
+	if obs := w.c.srv.cfg.Observer; obs != nil {
+		w.c.observe(batch, obs)
+	}
 	return true
 }
 
@@ -479,6 +483,7 @@ func (w *respWriter) writeResponse(r *Request) error {
 	if hv >= 1 {
 		hdrLen++
 	}
+	r.wireOut = 4 + hdrLen + resp.size
 	w.buf = binary.BigEndian.AppendUint32(w.buf, uint32(hdrLen+resp.size))
 	w.buf = AppendResponseHeader(w.buf, r.Header.CorrelationID, hv)
 	for _, p := range resp.parts {

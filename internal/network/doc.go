@@ -122,6 +122,16 @@
 // to 16 KiB are copied into the write buffer instead, so a batch of small
 // responses, or a fetch response with many small partitions, is one write.
 //
+// # Request metrics
+//
+// Config.Observer, if set, is told about each request after the writer
+// has written its response (or reached it, for NoResponse): listener, API
+// key and version, request and response frame sizes, and Kafka's
+// TotalTimeMs (frame read to response written). The writer reads the
+// clock once per written batch and makes one interface call per request;
+// nothing is allocated. The metrics side port (internal/metrics)
+// implements it.
+//
 // # Lifecycle
 //
 // NewServer validates a Config (Kafka's defaults for zero values), Start

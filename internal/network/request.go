@@ -110,6 +110,12 @@ type Request struct {
 	how  completion
 	resp *Response
 
+	// wireIn is the request frame's size with its prefix, set before
+	// Handle; wireOut the response frame's, set by the writer goroutine
+	// when it writes it. Both are for the RequestObserver.
+	wireIn  int64
+	wireOut int64
+
 	// frame is the buffer Body aliases. refs counts what still needs it:
 	// one for Handle, dropped when it returns, and one for the
 	// completion, dropped when a response has been written or dropped
