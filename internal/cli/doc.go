@@ -1,8 +1,9 @@
 // Package cli holds the client-side pieces shared by samsa's data and admin
-// subcommands (topic, produce, consume, perf): turning flag strings into
-// franz-go options (brokers, acks, compression, start offsets, timestamps,
-// headers), rendering consumed records (--format), and a latency histogram
-// for the perf tools.
+// subcommands (topic, produce, consume, group, perf): turning flag strings
+// into franz-go options (brokers, acks, compression, start offsets,
+// timestamps, headers), the offsets a group's reset-offsets moves to,
+// rendering consumed records (--format), and a latency histogram for the
+// perf tools.
 //
 // Everything here speaks only the standard Kafka protocol through franz-go,
 // so the commands built on it work against Samsa and Apache Kafka alike.
