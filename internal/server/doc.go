@@ -1,15 +1,23 @@
 // Package server assembles one Samsa broker from its subsystems and owns
 // their order of start and stop:
 //
-//	start: config -> meta.properties -> metadata log (replay) -> log manager
+//	start: config -> HTTP side port (/healthz up, /readyz "starting") ->
+//	       meta.properties -> metadata log (replay) -> log manager
 //	       (load and recover partitions) -> timer -> replica manager ->
 //	       partitions from the metadata image -> handler -> network listeners
-//	       -> broker registration (with the bound, advertised endpoints)
-//	stop:  parked fetches answer (a long poll would hold the drain for up
-//	       to its max wait) -> network (stop accepting, drain in-flight
-//	       requests) -> replica manager (parked operations answer) -> timer
-//	       -> log manager (flush, checkpoints, clean-shutdown markers) ->
-//	       metadata log
+//	       -> broker registration (with the bound, advertised endpoints) ->
+//	       ready (broker metrics registered, /readyz 200)
+//	stop:  not ready (/readyz 503) -> parked fetches answer (a long poll
+//	       would hold the drain for up to its max wait) -> network (stop
+//	       accepting, drain in-flight requests) -> HTTP side port -> replica
+//	       manager (parked operations answer) -> timer -> log manager (flush,
+//	       checkpoints, clean-shutdown markers) -> metadata log
+//
+// The HTTP side port (samsa.http.listener; internal/metrics) binds first,
+// so a taken port fails the start before any recovery and liveness is
+// answered during a long one; it closes after the Kafka listeners drained
+// (metrics stay scrapeable while they do) and before anything a scrape
+// reads is closed.
 //
 // It also owns the one piece of glue between metadata and data: a metadata
 // listener that turns each published change into partition actions (a topic

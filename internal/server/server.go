@@ -35,6 +35,7 @@ type Server struct {
 	replicas   *replica.Manager
 	network    *network.Server
 	unsub      func()
+	side       sidePort // the HTTP side port and its metrics (http.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -53,6 +54,9 @@ func Start(ctx context.Context, cfg *config.BrokerConfig, log *slog.Logger) (_ *
 			_ = s.Close(context.Background())
 		}
 	}()
+	if err := s.startHTTP(); err != nil {
+		return nil, err
+	}
 
 	for _, dir := range b.LogDirs {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -157,6 +161,7 @@ func Start(ctx context.Context, cfg *config.BrokerConfig, log *slog.Logger) (_ *
 		ConnectionsMaxIdle:    b.ConnectionsMaxIdle,
 		Logger:                log.With("component", "network"),
 		Handler:               h,
+		Observer:              s.requestObserver(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -170,6 +175,9 @@ func Start(ctx context.Context, cfg *config.BrokerConfig, log *slog.Logger) (_ *
 		Endpoints: s.advertisedEndpoints(),
 	}); err != nil {
 		return nil, fmt.Errorf("server: register broker: %w", err)
+	}
+	if err := s.markReady(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -265,6 +273,7 @@ func (s *Server) Metadata() *metadata.Image { return s.publisher.Image() }
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		s.markStopping()
 		if s.replicas != nil {
 			// The drain below waits for in-flight requests; a parked
 			// fetch would hold it until its max wait ran out.
@@ -273,6 +282,7 @@ func (s *Server) Close(ctx context.Context) error {
 		if s.network != nil {
 			errs = append(errs, s.network.Close(ctx))
 		}
+		errs = append(errs, s.closeHTTP(ctx))
 		if s.unsub != nil {
 			s.unsub()
 		}

@@ -24,11 +24,14 @@ type Broker struct {
 	Props map[string]string
 }
 
-// testDefaults make a broker suitable for tests: a free loopback port, data
-// in the test's temp dir, no 3 s initial rebalance delay.
+// testDefaults make a broker suitable for tests: free loopback ports (the
+// Kafka listener and the HTTP side port, so that brokers started in
+// parallel never clash on the side port's fixed default), data in the
+// test's temp dir, no 3 s initial rebalance delay.
 func testDefaults(dir string) map[string]string {
 	return map[string]string{
 		"listeners":                        "PLAINTEXT://127.0.0.1:0",
+		"samsa.http.listener":              "127.0.0.1:0",
 		"log.dirs":                         dir,
 		"group.initial.rebalance.delay.ms": "0",
 	}
