@@ -29,7 +29,12 @@ func newServeCmd() *cobra.Command {
 Configuration uses Kafka's property names. Sources, lowest precedence first:
 a properties file (--config), SAMSA_-prefixed environment variables
 (SAMSA_LOG_DIRS=/x sets log.dirs), and --override key=value flags.
-Unknown keys and invalid values fail the start.`,
+Unknown keys and invalid values fail the start.
+
+An HTTP side port on samsa.http.listener (default 127.0.0.1:9644) serves
+Prometheus metrics (/metrics), liveness (/healthz) and readiness (/readyz,
+200 once every listener serves, 503 while starting or stopping). A taken
+port fails the start; --override samsa.http.listener= turns it off.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var level slog.Level
@@ -62,8 +67,12 @@ func serve(ctx context.Context, cfg *config.BrokerConfig, logger *slog.Logger) e
 		return err
 	}
 	b := cfg.Broker()
-	fmt.Printf("samsa: serving on %s (node.id %d, cluster %s, data in %v) after %s\n",
-		srv.BootstrapAddr(), srv.NodeID(), srv.ClusterID(), b.LogDirs, time.Since(started).Round(time.Millisecond))
+	side := "HTTP side port off"
+	if a := srv.HTTPAddr(); a != nil {
+		side = "metrics http://" + a.String() + "/metrics"
+	}
+	fmt.Printf("samsa: serving on %s (node.id %d, cluster %s, data in %v, %s) after %s\n",
+		srv.BootstrapAddr(), srv.NodeID(), srv.ClusterID(), b.LogDirs, side, time.Since(started).Round(time.Millisecond))
 	<-ctx.Done()
 	stop()
 	logger.Info("shutting down")

@@ -25,7 +25,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,6 +102,7 @@ func TestServeKillRecover(t *testing.T) {
 		if clean := led.verify(t, b.addr, fmt.Sprintf("cycle %d after SIGTERM", cycle)); fmt.Sprint(clean) != fmt.Sprint(ends) {
 			t.Fatalf("cycle %d: log end offsets changed across a clean restart: %v, then %v", cycle, ends, clean)
 		}
+		b.checkSidePort(t)
 	}
 	b.stop(t)
 }
@@ -125,18 +128,20 @@ func buildSamsa(t *testing.T) string {
 
 // serveProc is one `samsa serve` child process.
 type serveProc struct {
-	cmd    *exec.Cmd
-	addr   string // from its ready line
-	stderr string // path of the file its stderr (the slog log) goes to
-	done   chan struct{}
-	err    error // cmd.Wait's result; read only after done is closed
+	cmd      *exec.Cmd
+	addr     string // from its ready line
+	httpAddr string // the HTTP side port's host:port, from its ready line
+	stderr   string // path of the file its stderr (the slog log) goes to
+	done     chan struct{}
+	err      error // cmd.Wait's result; read only after done is closed
 }
 
-// startServe starts `samsa serve` on dataDir with the kernel choosing a
-// free loopback port (the ready line names the address, and the broker
-// advertises what it bound), and waits for the ready line. The child's
-// stdout and stderr go to files named by prefix. The child is SIGKILLed
-// when the test ends if it is still running.
+// startServe starts `samsa serve` on dataDir with the kernel choosing
+// free loopback ports for the listener and the HTTP side port (the ready
+// line names both, and the broker advertises what it bound), and waits for
+// the ready line. The child's stdout and stderr go to files named by
+// prefix. The child is SIGKILLed when the test ends if it is still
+// running.
 func startServe(t *testing.T, bin, dataDir, prefix string) *serveProc {
 	t.Helper()
 	stdout, err := os.Create(prefix + ".out")
@@ -151,6 +156,7 @@ func startServe(t *testing.T, bin, dataDir, prefix string) *serveProc {
 	defer stderr.Close()
 	cmd := exec.Command(bin, "serve",
 		"--override", "listeners=PLAINTEXT://127.0.0.1:0",
+		"--override", "samsa.http.listener=127.0.0.1:0",
 		"--override", "log.dirs="+dataDir,
 		"--override", "num.partitions="+strconv.Itoa(crashPartitions),
 	)
@@ -187,6 +193,9 @@ func startServe(t *testing.T, bin, dataDir, prefix string) *serveProc {
 			if complete {
 				addr, _, _ := strings.Cut(line, " ")
 				p.addr = addr
+				if m := readyHTTP.FindStringSubmatch(line); m != nil {
+					p.httpAddr = m[1]
+				}
 				return p
 			}
 		}
@@ -241,6 +250,39 @@ func (p *serveProc) logged(t *testing.T, msg string) bool {
 		t.Fatal(err)
 	}
 	return strings.Contains(string(log), msg)
+}
+
+// readyHTTP finds the side port in the ready line.
+var readyHTTP = regexp.MustCompile(`metrics http://(\S+)/metrics`)
+
+// checkSidePort asserts that the broker's HTTP side port says it is ready
+// and that its metrics show the crash topic's partitions.
+func (p *serveProc) checkSidePort(t *testing.T) {
+	t.Helper()
+	if p.httpAddr == "" {
+		t.Fatal("the ready line names no HTTP side port")
+	}
+	get := func(path string) (int, string) {
+		t.Helper()
+		cl := &http.Client{Timeout: 30 * time.Second}
+		resp, err := cl.Get("http://" + p.httpAddr + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		return resp.StatusCode, string(b)
+	}
+	if status, body := get("/readyz"); status != http.StatusOK || body != "ok\n" {
+		t.Fatalf("/readyz = %d %q", status, body)
+	}
+	want := fmt.Sprintf("\nsamsa_partitions %d\n", crashPartitions)
+	if status, body := get("/metrics"); status != http.StatusOK || !strings.Contains(body, want) {
+		t.Fatalf("/metrics = %d, want %q in it", status, want)
+	}
 }
 
 var logField = regexp.MustCompile(`(\w+)=("(?:[^"\\]|\\.)*"|\S+)`)
