@@ -82,6 +82,9 @@ func startSamsa(bin, dir string, extra []string) (*samsaBroker, error) {
 	}
 	args := []string{"serve",
 		"--override", "listeners=PLAINTEXT://127.0.0.1:0",
+		// The side port on a free port too: a bench beside a running
+		// broker (or another bench) must not clash on 9644.
+		"--override", "samsa.http.listener=127.0.0.1:0",
 		"--override", "log.dirs=" + data,
 		"--log-level", "warn",
 	}

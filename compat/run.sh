@@ -3,7 +3,8 @@
 #
 # Installs what it needs (Debian: kcat, python3-kafka, python3-confluent-kafka;
 # npm: the KafkaJS version pinned in compat/js/package-lock.json), builds
-# samsa, starts `samsa serve` on a fresh data dir and a free loopback port,
+# samsa, starts `samsa serve` on a fresh data dir and a free loopback port
+# (its HTTP side port on another, checked with /readyz and /metrics),
 # and for each client produces N keyed records (default 10,000) to a topic
 # of its own with 3 partitions, consumes them back and checks keys, values,
 # headers and per-partition order. Finally it stops the broker with SIGTERM
@@ -116,6 +117,26 @@ build_samsa() {
 	fi
 }
 
+# check_side_port asks the broker's HTTP side port (named in its ready line)
+# whether it is ready and whether /metrics answers.
+check_side_port() {
+	local http
+	http=$(sed -n 's|^samsa: serving on .*metrics http://\([^/]*\)/metrics.*|\1|p' "$WORK/broker.out")
+	if [ -n "$http" ] && "$PY" - "$http" <<'PYEOF'
+import sys, urllib.request
+base = "http://" + sys.argv[1]
+with urllib.request.urlopen(base + "/readyz", timeout=10) as r:
+    assert r.status == 200 and r.read() == b"ok\n"
+with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
+    assert r.status == 200 and b"\nsamsa_partitions " in r.read()
+PYEOF
+	then
+		pass "http side port ($http): /readyz, /metrics"
+	else
+		fail "http side port: /readyz or /metrics (ready line: $(grep '^samsa: serving on' "$WORK/broker.out"))"
+	fi
+}
+
 start_broker() {
 	PORT=${COMPAT_PORT:-$(free_port)}
 	BOOTSTRAP="127.0.0.1:$PORT"
@@ -124,6 +145,7 @@ start_broker() {
 	env $(env | sed -n 's/^\(SAMSA_[A-Za-z0-9_]*\)=.*/-u \1/p') \
 		"$WORK/samsa" serve \
 		--override "listeners=PLAINTEXT://$BOOTSTRAP" \
+		--override "samsa.http.listener=127.0.0.1:0" \
 		--override "log.dirs=$WORK/data" \
 		>"$WORK/broker.out" 2>"$WORK/broker.err" &
 	BROKER_PID=$!
@@ -132,6 +154,7 @@ start_broker() {
 		if grep -q '^samsa: serving on' "$WORK/broker.out" 2>/dev/null; then
 			log "$(grep '^samsa: serving on' "$WORK/broker.out")"
 			pass "broker start"
+			check_side_port
 			return
 		fi
 		if ! kill -0 "$BROKER_PID" 2>/dev/null; then
