@@ -1,0 +1,320 @@
+package group
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// classicGroupType is the type ListGroups v5+ reports for these groups.
+const classicGroupType = "classic"
+
+// byShard splits group ids by the shard that owns them, keeping each
+// id's index in the request; ids whose shard is not usable are reported
+// through fail at once.
+func (c *Coordinator) byShard(ids []string, fail func(i int, code int16)) map[*shard][]int {
+	out := map[*shard][]int{}
+	for i, id := range ids {
+		s, code := c.shardFor(id)
+		if code != 0 {
+			fail(i, code)
+			continue
+		}
+		out[s] = append(out[s], i)
+	}
+	return out
+}
+
+// gather counts down the parts of a fanned-out request and calls finish
+// once, when the last one is in.
+type gather struct {
+	mu     sync.Mutex
+	left   int
+	finish func()
+}
+
+func (g *gather) doneOne() {
+	g.mu.Lock()
+	g.left--
+	last := g.left == 0
+	g.mu.Unlock()
+	if last {
+		g.finish()
+	}
+}
+
+// DescribeGroups serves a DescribeGroups request: each group's state,
+// protocol and members (with metadata and assignment once Stable). An
+// unknown group is reported Dead, and from v6 also GROUP_ID_NOT_FOUND
+// (KIP-1043). AuthorizedOperations is left at "not requested"
+// (math.MinInt32); the handler fills it. done is called exactly once.
+func (c *Coordinator) DescribeGroups(req *kmsg.DescribeGroupsRequest, done func(*kmsg.DescribeGroupsResponse)) {
+	resp := kmsg.NewDescribeGroupsResponse()
+	resp.Groups = make([]kmsg.DescribeGroupsResponseGroup, len(req.Groups))
+	ids := make([]string, len(req.Groups))
+	for i, id := range req.Groups {
+		ids[i] = strings.Clone(id)
+		resp.Groups[i] = kmsg.NewDescribeGroupsResponseGroup()
+		resp.Groups[i].Group = ids[i]
+		resp.Groups[i].AuthorizedOperations = math.MinInt32
+	}
+	var mu sync.Mutex // guards resp.Groups entries written by shards
+	parts := c.byShard(ids, func(i int, code int16) {
+		resp.Groups[i].ErrorCode = code
+		resp.Groups[i].State = stateDead.String()
+	})
+	g := &gather{left: len(parts) + 1, finish: func() { done(&resp) }}
+	version := req.Version
+	for s, idx := range parts {
+		s.post(event{
+			run: func() {
+				mu.Lock()
+				for _, i := range idx {
+					s.describe(&resp.Groups[i], version)
+				}
+				mu.Unlock()
+				g.doneOne()
+			},
+			abort: func() {
+				mu.Lock()
+				for _, i := range idx {
+					resp.Groups[i].ErrorCode = codeNotCoordinator
+					resp.Groups[i].State = stateDead.String()
+				}
+				mu.Unlock()
+				g.doneOne()
+			},
+		})
+	}
+	g.doneOne()
+}
+
+// describe fills one DescribeGroups answer on the shard goroutine.
+func (s *shard) describe(out *kmsg.DescribeGroupsResponseGroup, version int16) {
+	g := s.groups[out.Group]
+	if g == nil || g.is(stateDead) {
+		out.State = stateDead.String()
+		if version >= 6 {
+			out.ErrorCode = codeGroupIDNotFound
+			msg := fmt.Sprintf("Group %s not found.", out.Group)
+			out.ErrorMessage = &msg
+		}
+		return
+	}
+	out.State = g.state.String()
+	out.ProtocolType = g.protocolType
+	stable := g.is(stateStable) && g.protocolName != nil
+	if stable {
+		out.Protocol = *g.protocolName
+	}
+	for _, m := range g.orderedMembers() {
+		dm := kmsg.NewDescribeGroupsResponseGroupMember()
+		dm.MemberID = m.id
+		dm.InstanceID = m.instanceID
+		dm.ClientID = m.clientID
+		dm.ClientHost = m.clientHost
+		dm.ProtocolMetadata = []byte{}
+		dm.MemberAssignment = []byte{}
+		if stable {
+			if md := m.metadata(*g.protocolName); md != nil {
+				dm.ProtocolMetadata = md
+			}
+			if m.assignment != nil {
+				dm.MemberAssignment = m.assignment
+			}
+		}
+		out.Members = append(out.Members, dm)
+	}
+}
+
+// ListGroups serves a ListGroups request over every shard this node
+// leads: v4's states filter (case-insensitive) and v5's types filter
+// ("classic"; any other type matches nothing here). A shard still
+// loading makes the answer COORDINATOR_LOAD_IN_PROGRESS, with the groups
+// of the others. done is called exactly once.
+func (c *Coordinator) ListGroups(req *kmsg.ListGroupsRequest, done func(*kmsg.ListGroupsResponse)) {
+	resp := kmsg.NewListGroupsResponse()
+	states := map[string]bool{}
+	for _, st := range req.StatesFilter {
+		states[strings.ToLower(strings.TrimSpace(st))] = true
+	}
+	typeOK := len(req.TypesFilter) == 0
+	for _, t := range req.TypesFilter {
+		if strings.EqualFold(strings.TrimSpace(t), classicGroupType) {
+			typeOK = true
+		}
+	}
+	c.mu.RLock()
+	shards := make([]*shard, 0, len(c.shards))
+	for _, s := range c.shards {
+		shards = append(shards, s)
+	}
+	c.mu.RUnlock()
+	var mu sync.Mutex // guards resp
+	finish := func() {
+		slices.SortFunc(resp.Groups, func(a, b kmsg.ListGroupsResponseGroup) int { return strings.Compare(a.Group, b.Group) })
+		done(&resp)
+	}
+	g := &gather{left: 1, finish: finish}
+	for _, s := range shards {
+		if _, code := s.usable(); code != 0 {
+			if code == codeLoadInProgress {
+				resp.ErrorCode = code
+			}
+			continue
+		}
+		g.left++
+		s.post(event{
+			run: func() {
+				if typeOK {
+					listed := s.list(states)
+					mu.Lock()
+					resp.Groups = append(resp.Groups, listed...)
+					mu.Unlock()
+				}
+				g.doneOne()
+			},
+			abort: g.doneOne,
+		})
+	}
+	g.doneOne()
+}
+
+func (s *shard) list(states map[string]bool) []kmsg.ListGroupsResponseGroup {
+	var out []kmsg.ListGroupsResponseGroup
+	for _, g := range s.groups {
+		if g.is(stateDead) {
+			continue
+		}
+		if len(states) > 0 && !states[strings.ToLower(g.state.String())] {
+			continue
+		}
+		lg := kmsg.NewListGroupsResponseGroup()
+		lg.Group = g.id
+		lg.ProtocolType = g.protocolType
+		lg.GroupState = g.state.String()
+		lg.GroupType = classicGroupType
+		out = append(out, lg)
+	}
+	return out
+}
+
+// DeleteGroups serves a DeleteGroups request: each Empty group's offsets
+// and metadata are deleted with tombstones. A group with members is
+// NON_EMPTY_GROUP, an unknown one GROUP_ID_NOT_FOUND. done is called
+// exactly once.
+func (c *Coordinator) DeleteGroups(req *kmsg.DeleteGroupsRequest, done func(*kmsg.DeleteGroupsResponse)) {
+	resp := kmsg.NewDeleteGroupsResponse()
+	resp.Groups = make([]kmsg.DeleteGroupsResponseGroup, len(req.Groups))
+	ids := make([]string, len(req.Groups))
+	for i, id := range req.Groups {
+		ids[i] = strings.Clone(id)
+		resp.Groups[i] = kmsg.NewDeleteGroupsResponseGroup()
+		resp.Groups[i].Group = ids[i]
+	}
+	withMessage := req.Version >= 3
+	setErr := func(i int, code int16, msg string) {
+		resp.Groups[i].ErrorCode = code
+		if withMessage && code != 0 && msg != "" {
+			resp.Groups[i].ErrorMessage = &msg
+		}
+	}
+	var mu sync.Mutex // guards resp.Groups entries written from shards
+	parts := c.byShard(ids, func(i int, code int16) { setErr(i, code, "") })
+	g := &gather{left: len(parts) + 1, finish: func() { done(&resp) }}
+	for s, idx := range parts {
+		s.post(event{
+			run: func() {
+				s.deleteGroups(ids, idx, func(i int, code int16, msg string) {
+					mu.Lock()
+					setErr(i, code, msg)
+					mu.Unlock()
+				}, g.doneOne)
+			},
+			abort: func() {
+				mu.Lock()
+				for _, i := range idx {
+					setErr(i, codeNotCoordinator, "")
+				}
+				mu.Unlock()
+				g.doneOne()
+			},
+		})
+	}
+	g.doneOne()
+}
+
+// deleteGroups deletes the groups ids[idx...] (Kafka's
+// GroupCoordinatorShard.deleteGroups): the state changes at once, so no
+// request sees a group being deleted; the answer waits for the
+// tombstones, and reports their write failing for every deleted group.
+func (s *shard) deleteGroups(ids []string, idx []int, set func(i int, code int16, msg string), finished func()) {
+	var recs []kv
+	var deleted []int
+	now := s.nowMs()
+	for _, i := range idx {
+		id := ids[i]
+		g := s.groups[id]
+		switch {
+		case g == nil || g.is(stateDead):
+			set(i, codeGroupIDNotFound, fmt.Sprintf("Group %s not found.", id))
+			continue
+		case !g.is(stateEmpty):
+			set(i, codeNonEmptyGroup, fmt.Sprintf("Group %s is not empty.", id))
+			continue
+		}
+		byTopic := s.offsets[id]
+		topics := make([]string, 0, len(byTopic))
+		for t := range byTopic {
+			topics = append(topics, t)
+		}
+		slices.Sort(topics)
+		for _, t := range topics {
+			parts := make([]int32, 0, len(byTopic[t]))
+			for p := range byTopic[t] {
+				parts = append(parts, p)
+			}
+			slices.Sort(parts)
+			for _, p := range parts {
+				recs = append(recs, kv{key: offsetCommitKey(id, t, p)})
+				s.dropOffset(offsetKey{id, t, p})
+			}
+		}
+		// Commits in flight for the group must not bring offsets back.
+		for k, pc := range s.pending {
+			if k.group == id {
+				pc.floor = s.commitSeq + 1
+			}
+		}
+		recs = append(recs, kv{key: groupMetadataKey(id)})
+		g.transitionTo(stateDead, now)
+		delete(s.groups, id)
+		s.cancel(joinKey(id))
+		s.cancel(syncKey(id))
+		deleted = append(deleted, i)
+		s.log.Info("deleting group", "group", id)
+	}
+	if len(recs) == 0 {
+		finished()
+		return
+	}
+	s.appendRecords(recs, func(err error) {
+		if err != nil {
+			code := appendErrorCode(err)
+			s.log.Warn("writing group deletion tombstones failed", "code", code, "err", err)
+			for _, i := range deleted {
+				set(i, code, "")
+			}
+		}
+		finished()
+	}, func() {
+		for _, i := range deleted {
+			set(i, codeNotCoordinator, "")
+		}
+		finished()
+	})
+}
