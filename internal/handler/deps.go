@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/samsa-streaming/samsa/internal/config"
+	"github.com/samsa-streaming/samsa/internal/coordinator/group"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/replica"
 	"github.com/samsa-streaming/samsa/internal/storage"
@@ -49,4 +50,9 @@ type Deps struct {
 	// Logs is the log manager: DescribeLogDirs lists its log dirs and the
 	// partition logs in each.
 	Logs *storage.Manager
+
+	// Groups is the group coordinator (consumer groups and committed
+	// offsets in __consumer_offsets). Nil means this broker runs none:
+	// the group APIs then answer COORDINATOR_NOT_AVAILABLE.
+	Groups *group.Coordinator
 }
