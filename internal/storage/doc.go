@@ -170,6 +170,19 @@
 // rescans the rest after an unclean shutdown, truncating at the first
 // torn or corrupt batch; see Open.
 //
+// Truncation (TruncateTo, TruncateFullyAndStartAt) is durable before it
+// returns, so before any later append: the directory is fsynced after the
+// doomed segments are renamed to .deleted (and a new segment created),
+// and a cut .log is fsynced at its new length. Inside the broker it goes
+// through the Manager, which lowers the recovery point to the truncation
+// offset and checkpoints it before touching any file, and checkpoints the
+// recovery point and log start offset again after: a crash at any instant
+// has the next start scan everything the truncation touched. Should a
+// truncation's directory update still be lost (a disk that lies), its
+// doomed segments come back overlapping newer data; recovery keeps the
+// earlier segment, which holds the newer data, and sets the later ones
+// aside (Open, setAside).
+//
 // # fsync failure
 //
 // A failed fsync is never retried. On Linux the kernel may drop (mark

@@ -89,8 +89,12 @@ type LoadStats struct {
 	BytesScanned      int64 // bytes read by those scans
 	BytesTruncated    int64 // bytes cut off as torn or corrupt
 	SegmentsDropped   int   // segments deleted after a corruption or behind the log start
-	IndexesRebuilt    int   // segments recovered because an index was missing or inconsistent
-	SwapsCompleted    int   // .swap files renamed into place
+	// SegmentsSetAside counts segments renamed to .deleted because they
+	// started inside the recovered data of the segment before them:
+	// leftovers of a truncation whose directory update was lost.
+	SegmentsSetAside int
+	IndexesRebuilt   int // segments recovered because an index was missing or inconsistent
+	SwapsCompleted   int // .swap files renamed into place
 	// ProducerBatchesScanned counts batch headers read to rebuild the
 	// producer state above the snapshot Open loaded (0 after a clean
 	// shutdown, which loads the snapshot at the log end offset).

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -32,8 +33,17 @@ import (
 //     corrupt batch, with every later segment deleted; a segment that ends
 //     before the next one begins (its unflushed tail lost whole) also
 //     ends the log there, so the log stays a prefix of what was written;
+//   - a recovered segment whose data runs past the next segment's base
+//     offset keeps its data, and the later segments starting inside it
+//     (leftovers of a truncation whose directory update was lost) are set
+//     aside: renamed to .deleted and removed later (see setAside);
 //   - with CleanShutdown nothing is scanned but the active segment's tail
 //     after its last index entry (to find the log end offset);
+//   - segments trusted without a scan (all after a clean shutdown, those
+//     below the recovery point otherwise) are still checked for overlap
+//     by walking the few batch headers after their last index entry; any
+//     overlap there is logged as a bug and the log recovered from that
+//     segment on, as after an unclean shutdown;
 //   - a log whose end is below LogStartOffset (its files were lost) is
 //     emptied and restarted there; an empty directory gets one empty
 //     segment at LogStartOffset.
@@ -111,6 +121,9 @@ type loader struct {
 	next         map[*segment]int64 // next offset of each recovered segment
 	buf          []byte             // recovery read buffer
 	epochChanged bool
+
+	setAsideFiles []string // .log files of the segments setAside took out
+	setAsideAbove int64    // lowest base of a segment kept over set-aside ones
 }
 
 func (ld *loader) load() error {
@@ -132,6 +145,7 @@ func (ld *loader) load() error {
 		rebuild = append(rebuild, needRebuild)
 	}
 	ld.next = make(map[*segment]int64)
+	rebuild = ld.dropBelowStart(rebuild)
 
 	// Which segments to scan: those with a bad index, plus (unclean) the
 	// run from the segment holding the recovery point to the end.
@@ -139,6 +153,7 @@ func (ld *loader) load() error {
 	if !ld.opts.CleanShutdown && len(ld.segs) > 0 {
 		runStart = max(ld.floor(ld.opts.RecoveryPoint), 0)
 	}
+	runStart = ld.checkTrustedSegments(runStart, rebuild)
 	var tr *txnRebuilder
 	for i := 0; i < len(ld.segs); i++ {
 		if rebuild[i] == nil && i < runStart {
@@ -159,7 +174,26 @@ func (ld *loader) load() error {
 		if i == len(ld.segs)-1 {
 			continue
 		}
-		switch next := ld.next[ld.segs[i]]; {
+		next := ld.next[ld.segs[i]]
+		if !cut {
+			// Later segments starting below this one's recovered end are
+			// leftovers of a truncation (see setAside).
+			j := i + 1
+			for j < len(ld.segs) && ld.segs[j].base < next {
+				j++
+			}
+			if j > i+1 {
+				ld.setAside(i, j)
+				rebuild = slices.Delete(rebuild, i+1, j)
+				// The rest is recovered as after an unclean shutdown,
+				// gap rule included, even where it would be trusted.
+				runStart = min(runStart, i)
+				if i == len(ld.segs)-1 {
+					continue
+				}
+			}
+		}
+		switch {
 		case cut:
 			ld.dropFrom(i + 1)
 		case i >= runStart && next < ld.segs[i+1].base:
@@ -171,6 +205,10 @@ func (ld *loader) load() error {
 			l.logger.Warn("segment ends before the next one begins; dropping the later segments", "base", ld.segs[i].base, "end", next, "nextBase", ld.segs[i+1].base)
 			ld.dropFrom(i + 1)
 		}
+	}
+
+	if err := ld.finishSetAside(); err != nil {
+		return err
 	}
 
 	// The log end offset: known for a recovered last segment, else from
@@ -294,6 +332,145 @@ func (ld *loader) syncRecoveredBelow(rp int64) error {
 		}
 	}
 	return nil
+}
+
+// checkTrustedSegments looks for overlap among the segments Open would
+// trust without a scan (every one after a clean shutdown, those below the
+// recovery point otherwise): the offset after each one's last batch,
+// found by walking the batch headers after its last offset index entry
+// (a read or two, never a scan of the segment), must not pass the next
+// segment's base offset. A log this package wrote has no overlap there
+// (the clean-shutdown marker and the recovery point both follow fsyncs of
+// the data and the directory, and a truncation syncs its renames before
+// returning), so overlap there means a bug, or a disk that lost writes it
+// had acknowledged. It is logged, and the log is recovered from the first
+// such segment on, as after an unclean shutdown, so that setAside's rule
+// decides what is served. It returns the index of the first segment to
+// recover: runStart, or that segment. A segment whose tail does not parse
+// is only logged; reads of it fail (as they did before this check).
+// The walk usually costs nothing extra: the sanity check already read the
+// header at the last index entry and the chunk after it (openEnd).
+func (ld *loader) checkTrustedSegments(runStart int, rebuild []error) int {
+	for i := 0; i < min(runStart, len(ld.segs)-1); i++ {
+		if rebuild[i] != nil {
+			continue // recovered anyway, and checked then
+		}
+		s, later := ld.segs[i], ld.segs[i+1]
+		end := s.openEnd // usually found by the sanity check already
+		if end < 0 {
+			var err error
+			if end, err = s.nextOffset(); err != nil {
+				ld.l.logger.Warn("cannot read the tail of a segment trusted without a scan", "base", s.base, "err", err)
+				continue
+			}
+		}
+		if end > later.base {
+			ld.l.logger.Warn("segments overlap in a log trusted without a scan (a bug, or a disk that lost acknowledged writes); recovering it from the first of them",
+				"base", s.base, "end", end, "nextBase", later.base, "cleanShutdown", ld.opts.CleanShutdown, "recoveryPoint", ld.opts.RecoveryPoint)
+			return i
+		}
+	}
+	return runStart
+}
+
+// setAside takes segments [keep+1, to) out of the log being opened: each
+// starts below keep's recovered end (the offset after its last batch), so
+// it cannot be served along with keep. The rule is to keep the earlier
+// segment, whole, and set aside every later one that starts inside it,
+// then apply the usual rules (a gap above the recovery point ends the
+// log) to the next remaining one. Why the earlier one: segments are
+// created at the log end offset and never written below their successor's
+// base, so an earlier segment's data can only pass a later one's base if
+// it was written after that later segment left the log, i.e. after a
+// truncation made the earlier one active again; the later ones are older
+// history, from before the truncation, which removed them (renamed them
+// to .deleted), and a lost directory update (a power loss before the
+// directory was fsynced; Log.TruncateTo now syncs it before returning)
+// brought them back. The kept segment holds the newest data at those
+// offsets, and everything before it is untouched, so the rule never drops
+// a batch that precedes the overlap, and never serves data truncated away
+// next to data written after. The alternative, cutting the earlier
+// segment at the later one's base, would serve the stale segment after
+// new data: a log that was never written. (Kafka's loader does not look:
+// both segments stay and reads find whichever the offset maps to.) A
+// stale segment starting exactly at the kept data's end is not caught by
+// offsets: nothing tells it from a new segment rolled there.
+//
+// The segments' files are renamed to .deleted at once and removed after
+// file.delete.delay.ms, like retention's; finishSetAside does the rest.
+func (ld *loader) setAside(keep, to int) {
+	l := ld.l
+	set := slices.Clone(ld.segs[keep+1 : to])
+	for _, s := range set {
+		ld.setAsideFiles = append(ld.setAsideFiles, filepath.Base(s.path(logSuffix)))
+	}
+	if len(ld.setAsideFiles) == len(set) {
+		ld.setAsideAbove = ld.segs[keep].base
+	}
+	ld.segs = slices.Delete(ld.segs, keep+1, to)
+	l.stats.SegmentsSetAside += len(set)
+	if err := l.renameSegments(set); err != nil {
+		// They are out of the log either way, and removed (under
+		// whatever name they have) after the delay; were they to come
+		// back, the next Open would set them aside again.
+		l.logger.Warn("renaming overlapping segments for deletion", "err", err)
+	}
+	l.scheduleRemoval(set)
+}
+
+// finishSetAside completes what setAside did during recovery: one
+// warning naming every file set aside; the producer snapshots above the
+// first kept segment's base deleted, since they may describe the set-aside
+// history (the producer state is rebuilt from an older one); and the
+// directory fsynced, so that the set-aside segments do not come back.
+func (ld *loader) finishSetAside() error {
+	if len(ld.setAsideFiles) == 0 {
+		return nil
+	}
+	l := ld.l
+	l.logger.Warn("segments started inside the recovered data of the segment before them: leftovers of a truncation whose directory update was lost; set aside",
+		"files", ld.setAsideFiles, "keptFrom", ld.setAsideAbove)
+	above := ld.setAsideAbove
+	if err := l.deleteSnapshots(func(off int64) bool { return off > above }); err != nil {
+		return err
+	}
+	l.dirDirty.Store(false)
+	if err := syncDir(l.dir); err != nil {
+		l.dirDirty.Store(true)
+		return err
+	}
+	return nil
+}
+
+// dropBelowStart deletes the segments that lie wholly below
+// LogStartOffset (the next one starts at or below it) before anything is
+// recovered, and returns rebuild without their entries. Nothing below the
+// log start is ever served, and retention would delete them next; they are
+// normally gone already, but a crash between DeleteRecords moving the
+// start and deleting the segments leaves some, and a power loss that took
+// back the renames of a TruncateFullyAndStartAt restarting the log ahead
+// of its old end brings back all the old ones: recovered, they would end
+// before the new segment begins, and the gap rule would drop the new data
+// instead. The last segment always stays.
+func (ld *loader) dropBelowStart(rebuild []error) []error {
+	n := 0
+	for n+1 < len(ld.segs) && ld.segs[n+1].base <= ld.opts.LogStartOffset {
+		n++
+	}
+	if n == 0 {
+		return rebuild
+	}
+	l := ld.l
+	l.logger.Info("deleting segments wholly below the log start offset", "segments", n, "first", ld.segs[0].base, "logStartOffset", ld.opts.LogStartOffset)
+	for _, s := range ld.segs[:n] {
+		if err := s.removeFiles(); err != nil {
+			l.logger.Warn("removing segment files", "base", s.base, "err", err)
+		}
+	}
+	l.stats.SegmentsDropped += n
+	l.dirDirty.Store(true)
+	ld.segs = ld.segs[n:]
+	return rebuild[n:]
 }
 
 // floor returns the index of the last loaded segment whose base is <=

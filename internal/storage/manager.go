@@ -121,6 +121,9 @@ type logDir struct {
 	// ckptMu serializes checkpoint writes in this dir (they share temp
 	// files) and orders them with deletions: a writer snapshots the
 	// partitions while holding it. Lock order: ckptMu, then Manager.mu.
+	// A truncation (Manager.TruncateTo) checkpoints while it holds its
+	// Log's appendMu and flushMu, so a checkpoint writer must never wait
+	// for those (it reads offsets atomically and takes Log.mu shared).
 	ckptMu sync.Mutex
 }
 
@@ -522,14 +525,17 @@ func (m *Manager) checkpointDir(d *logDir, which checkpointSet) error {
 		errs = append(errs, writeOffsetCheckpoint(filepath.Join(d.path, recoveryPointCheckpointFile), offsets))
 	}
 	if which&ckptLogStart != 0 {
-		// As Kafka, only log start offsets ahead of the first segment
-		// (DeleteRecords); the others are implied by the segments.
-		offsets := make(map[TopicPartition]int64)
+		// Every log's start offset. Kafka writes only those ahead of the
+		// first segment (DeleteRecords), the others being implied by the
+		// segments; but a segment removal whose directory update a power
+		// loss took back (retention, TruncateFullyAndStartAt restarting a
+		// log ahead of its old end) brings back segments below the start,
+		// and only this file then tells Open they lie wholly below it
+		// (Open drops them rather than serve them, or treat the new
+		// segment after them as following lost data).
+		offsets := make(map[TopicPartition]int64, len(logs))
 		for _, e := range logs {
-			start := e.log.LogStartOffset()
-			if bases := e.log.SegmentBaseOffsets(); len(bases) > 0 && start > bases[0] {
-				offsets[e.tp] = start
-			}
+			offsets[e.tp] = e.log.LogStartOffset()
 		}
 		errs = append(errs, writeOffsetCheckpoint(filepath.Join(d.path, logStartOffsetCheckpointFile), offsets))
 	}

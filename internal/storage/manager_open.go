@@ -157,6 +157,7 @@ func (m *Manager) Open(ctx context.Context) error {
 			stats.BytesScanned += st.BytesScanned
 			stats.BytesTruncated += st.BytesTruncated
 			stats.SegmentsDropped += st.SegmentsDropped
+			stats.SegmentsSetAside += st.SegmentsSetAside
 			stats.IndexesRebuilt += st.IndexesRebuilt
 			stats.SwapsCompleted += st.SwapsCompleted
 		}

@@ -75,6 +75,11 @@ type segment struct {
 	createdMs       int64  // appender: when this segment object was created
 	jitterMs        int64  // appender: segment.jitter.ms draw for this segment
 	suffix          string // appender: "" or deletedSuffix once renamed for deletion
+	// openEnd is set by openSegment's sanity check, for Open alone: the
+	// offset after the last batch, found by walking the headers after
+	// the last offset index entry with the reader the check already
+	// filled; -1 if unknown (no index entry, or the tail did not parse).
+	openEnd int64
 
 	// finishedUnsynced is set once the segment has been finished (its
 	// final time index entry written, its files trimmed) and cleared by
@@ -162,7 +167,7 @@ func preallocate(f *os.File, n int64) error {
 // the reason), and the caller recovers the segment, which rebuilds every
 // index from the log.
 func openSegment(dir string, base int64, nowMs int64, cfg LogConfig) (s *segment, needRebuild error, err error) {
-	s = &segment{base: base, dir: dir, maxTs: -1, offsetOfMaxTs: base, rollingTs: -1, createdMs: nowMs, jitterMs: rollJitter(cfg)}
+	s = &segment{base: base, dir: dir, maxTs: -1, offsetOfMaxTs: base, rollingTs: -1, createdMs: nowMs, jitterMs: rollJitter(cfg), openEnd: -1}
 	defer func() {
 		if err != nil {
 			s.closeFiles()
@@ -231,6 +236,9 @@ func (s *segment) sanityCheck() error {
 		r := newHeaderReader(s.log, size)
 		h, err := r.at(pos)
 		ok := err == nil && h.LastOffset() == off
+		if ok {
+			s.openEnd = walkToEnd(r, pos)
+		}
 		r.release()
 		if !ok {
 			return fmt.Errorf("%w: %s: last entry (%d, %d) does not point at the batch ending at %d", ErrCorruptIndex, s.offIdx.path, off, pos, off)
@@ -385,6 +393,22 @@ func (s *segment) nextOffset() (int64, error) {
 		pos += batchSize(h)
 	}
 	return next, nil
+}
+
+// walkToEnd walks the batch headers from pos, which starts a batch, to
+// the reader's limit and returns the offset after the last batch, or -1
+// if a header does not parse.
+func walkToEnd(r *headerReader, pos int64) int64 {
+	next := int64(-1)
+	for pos < r.limit {
+		h, err := r.at(pos)
+		if err != nil {
+			return -1
+		}
+		next = h.NextOffset()
+		pos += batchSize(h)
+	}
+	return next
 }
 
 // scanTail walks the batch headers after the last offset index entry to
