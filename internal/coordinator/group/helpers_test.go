@@ -172,6 +172,7 @@ func (e *env) sync() {
 // handle it.
 func (e *env) advance(d time.Duration) {
 	e.t.Helper()
+	e.sync() // requests already made are handled at the old time
 	e.clock.Add(d)
 	e.timer.Advance()
 	e.sync()

@@ -436,7 +436,7 @@ func (s *shard) expireHeartbeat(groupID, memberID string) {
 	if !m.isNew && (m.awaitingJoin() || m.awaitingSync()) {
 		return
 	}
-	s.log.Info("member failed its session timeout; removing it", "group", g.id, "member", m.id, "state", g.state)
+	s.log.Info("member failed its session timeout; removing it", "group", g.id, "member", m.id, "state", g.state, "session_timeout", m.sessionTimeout)
 	s.removeMemberAndUpdateGroup(g, m, fmt.Sprintf("removing member %s on heartbeat expiration", m.id))
 }
 
