@@ -63,10 +63,7 @@ func (c *Coordinator) DescribeGroups(req *kmsg.DescribeGroupsRequest, done func(
 		resp.Groups[i].AuthorizedOperations = math.MinInt32
 	}
 	var mu sync.Mutex // guards resp.Groups entries written by shards
-	parts := c.byShard(ids, func(i int, code int16) {
-		resp.Groups[i].ErrorCode = code
-		resp.Groups[i].State = stateDead.String()
-	})
+	parts := c.byShard(ids, func(i int, code int16) { resp.Groups[i].ErrorCode = code })
 	g := &gather{left: len(parts) + 1, finish: func() { done(&resp) }}
 	version := req.Version
 	for s, idx := range parts {
@@ -83,7 +80,6 @@ func (c *Coordinator) DescribeGroups(req *kmsg.DescribeGroupsRequest, done func(
 				mu.Lock()
 				for _, i := range idx {
 					resp.Groups[i].ErrorCode = codeNotCoordinator
-					resp.Groups[i].State = stateDead.String()
 				}
 				mu.Unlock()
 				g.doneOne()
@@ -134,8 +130,9 @@ func (s *shard) describe(out *kmsg.DescribeGroupsResponseGroup, version int16) {
 // ListGroups serves a ListGroups request over every shard this node
 // leads: v4's states filter (case-insensitive) and v5's types filter
 // ("classic"; any other type matches nothing here). A shard still
-// loading makes the answer COORDINATOR_LOAD_IN_PROGRESS, with the groups
-// of the others. done is called exactly once.
+// loading makes the whole answer COORDINATOR_LOAD_IN_PROGRESS without
+// groups, as Kafka's GroupCoordinatorService answers (a partial list
+// would look complete to the client). done is called exactly once.
 func (c *Coordinator) ListGroups(req *kmsg.ListGroupsRequest, done func(*kmsg.ListGroupsResponse)) {
 	resp := kmsg.NewListGroupsResponse()
 	states := map[string]bool{}
@@ -156,6 +153,9 @@ func (c *Coordinator) ListGroups(req *kmsg.ListGroupsRequest, done func(*kmsg.Li
 	c.mu.RUnlock()
 	var mu sync.Mutex // guards resp
 	finish := func() {
+		if resp.ErrorCode != 0 {
+			resp.Groups = nil
+		}
 		slices.SortFunc(resp.Groups, func(a, b kmsg.ListGroupsResponseGroup) int { return strings.Compare(a.Group, b.Group) })
 		done(&resp)
 	}

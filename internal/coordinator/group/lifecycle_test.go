@@ -54,6 +54,15 @@ func TestLoadInProgressAndNotCoordinator(t *testing.T) {
 	e.c.OnElection(7, 1) // outside the topic: ignored
 	e.sync()
 	wantCode(t, "loading", e.heartbeat("a", "m", 1), codeLoadInProgress)
+	wantCode(t, "describe while loading", e.describe("a")[0].ErrorCode, codeLoadInProgress)
+	e.commit("b", "", -1, 9, map[string]map[int32]int64{"t": {0: 1}}) // partition 0, loaded
+	lr := kmsg.NewListGroupsRequest()
+	lr.Version = 5
+	la, ldone := newAsync[*kmsg.ListGroupsResponse](t)
+	e.c.ListGroups(&lr, ldone)
+	if r := la.get(); r.ErrorCode != codeLoadInProgress || len(r.Groups) != 0 {
+		t.Fatalf("list while loading: %+v", r)
+	}
 	tp := replica.TopicPartition{Topic: OffsetsTopic, Partition: 1}
 	if err := e.rm.BecomeLeader(tp, [16]byte{1}, 1, []int32{testNode}, []int32{testNode}, replica.DefaultPartitionConfig()); err != nil {
 		t.Fatal(err)
@@ -64,10 +73,7 @@ func TestLoadInProgressAndNotCoordinator(t *testing.T) {
 
 	// ListGroups spans the shards.
 	e.commit("a", "", -1, 9, map[string]map[int32]int64{"t": {0: 1}})
-	e.commit("b", "", -1, 9, map[string]map[int32]int64{"t": {0: 1}})
-	lr := kmsg.NewListGroupsRequest()
-	lr.Version = 5
-	la, ldone := newAsync[*kmsg.ListGroupsResponse](t)
+	la, ldone = newAsync[*kmsg.ListGroupsResponse](t)
 	e.c.ListGroups(&lr, ldone)
 	if groups := la.get().Groups; len(groups) != 2 || groups[0].Group != "a" || groups[1].Group != "b" {
 		t.Fatalf("list: %+v", groups)
