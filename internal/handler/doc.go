@@ -13,6 +13,7 @@
 //	01_fetch.go, 01_fetch_encode.go    Fetch                    4-max, zero-copy
 //	02_list_offsets.go                 ListOffsets              0-max
 //	03_metadata.go                     Metadata                 0-max, auto-create
+//	10_find_coordinator.go             FindCoordinator          0-max (v0 kept, see below)
 //	18_api_versions.go                 ApiVersions              0-max
 //	19_create_topics.go                CreateTopics             2-max
 //	20_delete_topics.go                DeleteTopics             1-max
@@ -28,7 +29,9 @@
 // max is the newest version kmsg knows; floors are Kafka 4's (KIP-896).
 // Produce v0-v2 are advertised, as Kafka 4 does for librdkafka's sake
 // (KAFKA-18659), and a request at those versions closes the connection as
-// Kafka's does. admin.go holds what the admin APIs share: the per-listener
+// Kafka's does. FindCoordinator keeps v0, which KIP-896 drops: kafka-go and
+// kafka-python before 2.1 look up their group coordinator with v0 only.
+// admin.go holds what the admin APIs share: the per-listener
 // view of brokers, error mapping and authorized-operation bit sets.
 //
 // # Bad input
