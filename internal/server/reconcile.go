@@ -66,16 +66,19 @@ func (s *Server) reconcile(img *metadata.Image) error {
 	return errors.Join(errs...)
 }
 
-// applyPartition hosts partition p of t as this node's metadata says.
+// applyPartition hosts partition p of t as this node's metadata says, and
+// tells the group coordinator when p is a __consumer_offsets partition.
 // Single node: this node leads every partition it is a replica of.
 func (s *Server) applyPartition(t *metadata.Topic, p metadata.Partition) error {
 	tp := storage.TopicPartition{Topic: t.Name, Partition: p.ID}
 	if p.Leader != s.broker.NodeID {
+		s.groupsLeadership(t, p, false)
 		return nil
 	}
 	if err := s.replicas.BecomeLeader(tp, t.ID, p.LeaderEpoch, p.Replicas, p.ISR, s.topicConfig(t.Name)); err != nil {
 		return fmt.Errorf("server: lead %s-%d: %w", t.Name, p.ID, err)
 	}
+	s.groupsLeadership(t, p, true)
 	return nil
 }
 
@@ -84,6 +87,7 @@ func (s *Server) applyPartition(t *metadata.Topic, p metadata.Partition) error {
 func (s *Server) onMetadataChange(_, next *metadata.Image, delta *metadata.Delta) {
 	for _, tc := range delta.Topics {
 		if tc.Deleted {
+			s.groupsTopicDeleted(tc.Name, tc.Topic.Partitions)
 			for _, p := range tc.Topic.Partitions {
 				tp := storage.TopicPartition{Topic: tc.Name, Partition: p.ID}
 				if err := s.replicas.RemovePartition(tp, true); err != nil {

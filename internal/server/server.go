@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/samsa-streaming/samsa/internal/config"
+	"github.com/samsa-streaming/samsa/internal/coordinator/group"
 	"github.com/samsa-streaming/samsa/internal/handler"
 	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/network"
@@ -33,6 +34,7 @@ type Server struct {
 	logs       *storage.Manager
 	timer      *purgatory.Timer
 	replicas   *replica.Manager
+	groups     *group.Coordinator // consumer groups (groups.go)
 	network    *network.Server
 	unsub      func()
 	side       sidePort // the HTTP side port and its metrics (http.go)
@@ -115,6 +117,9 @@ func Start(ctx context.Context, cfg *config.BrokerConfig, log *slog.Logger) (_ *
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	if err := s.startGroups(); err != nil {
+		return nil, err
+	}
 
 	// From here on every metadata change reaches the partitions; first
 	// bring them in line with the replayed image.
@@ -150,6 +155,7 @@ func Start(ctx context.Context, cfg *config.BrokerConfig, log *slog.Logger) (_ *
 		Config:     cfg,
 		ClusterID:  s.clusterID,
 		Logs:       s.logs,
+		Groups:     s.groups,
 	})
 	var listeners []network.ListenerConfig
 	for _, l := range b.Listeners {
@@ -279,6 +285,9 @@ func (s *Server) Close(ctx context.Context) error {
 			// fetch would hold it until its max wait ran out.
 			s.replicas.ReleaseFetches()
 		}
+		// Likewise parked joins and syncs; the coordinator also stops
+		// appending to its partitions before the replicas close.
+		errs = append(errs, s.closeGroups())
 		if s.network != nil {
 			errs = append(errs, s.network.Close(ctx))
 		}
