@@ -12,6 +12,14 @@ within a partition can be checked from the values alone.
 
 Run as a program it judges files written by a client that is not Python
 (kcat, KafkaJS); see main.
+
+The consumer-group round trips (report_group) consume the records in two
+runs of one group: the first run stops part way and commits, the second
+starts afresh and must resume exactly at the first run's commits. Besides
+run1.jsonl and run2.jsonl (consumed rows as above) they write
+committed.json, the group's committed offsets after the first run:
+
+  committed.json  {"<partition>": <offset>, ...}
 """
 
 import json
@@ -135,6 +143,48 @@ def report(name, n, produced, consumed, header_checks=True):
     return 0
 
 
+def verify_resume(run1, run2, committed):
+    """Return the problems with a group's two runs: the first run's commit
+    must be where its consumption stopped in each partition, and the second
+    run must start exactly there (not before: a record read twice; not
+    after: records skipped)."""
+    problems = []
+    committed = {int(p): int(o) for p, o in committed.items()}
+    stopped = {}
+    for r in run1:
+        stopped[r["partition"]] = max(stopped.get(r["partition"], 0), r["offset"] + 1)
+    for p, o in sorted(stopped.items()):
+        if committed.get(p) != o:
+            problems.append("partition %d: first run consumed up to offset %d but committed %r"
+                            % (p, o - 1, committed.get(p)))
+    started = {}
+    for r in run2:
+        p = r["partition"]
+        started[p] = min(started.get(p, r["offset"]), r["offset"])
+    for p, o in sorted(started.items()):
+        if o != committed.get(p, 0):
+            problems.append("partition %d: second run started at offset %d, the group had committed %r"
+                            % (p, o, committed.get(p)))
+    if not run1:
+        problems.append("the first run consumed nothing")
+    if not run2:
+        problems.append("the second run consumed nothing")
+    return problems
+
+
+def report_group(name, n, produced, run1, run2, committed):
+    """Print the verdict for one client's consumer-group round trip and
+    return the exit status."""
+    problems = verify_resume(run1, run2, committed) + verify(n, produced, run1 + run2)
+    if problems:
+        for p in problems[:20]:
+            print("%s: %s" % (name, p))
+        return 1
+    print("%s: %d records consumed by one group in two runs (%d + %d), the second resuming at the first's commits %s"
+          % (name, n, len(run1), len(run2), json.dumps({int(k): v for k, v in sorted(committed.items(), key=lambda kv: int(kv[0]))})))
+    return 0
+
+
 def check_kcat(n, input_path, output_path):
     """Judge kcat's run: INPUT is what kcat -P read (key:value lines),
     OUTPUT what kcat -C printed with -f '%p|%o|%k|%s|%h\\n'."""
@@ -164,11 +214,17 @@ def check_kcat(n, input_path, output_path):
 
 def main(argv):
     """check.py kcat N INPUT OUTPUT          (see check_kcat)
-    check.py jsonl NAME N PRODUCED CONSUMED  (files in the formats above)"""
+    check.py jsonl NAME N PRODUCED CONSUMED  (files in the formats above)
+    check.py group NAME N PRODUCED RUN1 RUN2 COMMITTED  (see report_group)"""
     if len(argv) == 5 and argv[1] == "kcat":
         return check_kcat(int(argv[2]), argv[3], argv[4])
     if len(argv) == 6 and argv[1] == "jsonl":
         return report(argv[2], int(argv[3]), read_jsonl(argv[4]), read_jsonl(argv[5]))
+    if len(argv) == 8 and argv[1] == "group":
+        with open(argv[7], encoding="utf-8") as f:
+            committed = json.load(f)
+        return report_group(argv[2], int(argv[3]), read_jsonl(argv[4]), read_jsonl(argv[5]),
+                            read_jsonl(argv[6]), committed)
     print(main.__doc__, file=sys.stderr)
     return 2
 

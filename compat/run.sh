@@ -7,11 +7,17 @@
 # (its HTTP side port on another, checked with /readyz and /metrics),
 # and for each client produces N keyed records (default 10,000) to a topic
 # of its own with 3 partitions, consumes them back and checks keys, values,
-# headers and per-partition order. Finally it stops the broker with SIGTERM
-# and checks that it exits 0. Prints PASS/FAIL per check and a last line
-# "N passed, M failed"; exits non-zero if anything failed.
+# headers and per-partition order. Then each of kafka-python, confluent-kafka
+# and KafkaJS does a consumer-group round trip on a topic of its own
+# (COMPAT_GROUP_RECORDS records, default 3,000): one group consumes a third,
+# commits and leaves, and a new member of the group must resume exactly at
+# those commits and read the rest, every record once. Finally it stops the
+# broker with SIGTERM and checks that it exits 0. Prints PASS/FAIL per
+# check and a last line "N passed, M failed"; exits non-zero if anything
+# failed.
 #
-# Environment: COMPAT_RECORDS (records per client), COMPAT_PORT (broker
+# Environment: COMPAT_RECORDS (records per client), COMPAT_GROUP_RECORDS
+# (records per consumer-group round trip), COMPAT_PORT (broker
 # port; default: a free one), COMPAT_KEEP=1 (keep the work dir),
 # COMPAT_PYTHON (a python3 that sees Debian's dist-packages; default
 # /usr/bin/python3, since a pyenv python3 on PATH would not),
@@ -22,6 +28,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 COMPAT="$ROOT/compat"
 N=${COMPAT_RECORDS:-10000}
+NG=${COMPAT_GROUP_RECORDS:-3000}
 PY=${COMPAT_PYTHON:-/usr/bin/python3}
 GO=${GO:-go}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/samsa-compat.XXXXXX")
@@ -200,6 +207,12 @@ check_kafkajs() {
 	"$PY" "$COMPAT/check.py" jsonl "kafkajs (consumed with: $(cat "$WORK/kafkajs.mode"))" "$N" "$WORK/kafkajs.produced.jsonl" "$WORK/kafkajs.consumed.jsonl"
 }
 
+check_kafkajs_group() {
+	(cd "$COMPAT/js" && timeout 300 node group.js "$BOOTSTRAP" compat-kafkajs-group "$NG" "$WORK") || return 1
+	"$PY" "$COMPAT/check.py" group "kafkajs group" "$NG" "$WORK/kafkajs-group.produced.jsonl" \
+		"$WORK/kafkajs-group.run1.jsonl" "$WORK/kafkajs-group.run2.jsonl" "$WORK/kafkajs-group.committed.json"
+}
+
 stop_broker() {
 	kill -TERM "$BROKER_PID"
 	local i
@@ -236,6 +249,9 @@ run_check kcat check_kcat
 run_check kafka-python timeout 180 "$PY" "$COMPAT/kafka_python.py" "$BOOTSTRAP" compat-kafka-python "$N" "$WORK"
 run_check confluent-kafka timeout 180 "$PY" "$COMPAT/confluent_kafka_python.py" "$BOOTSTRAP" compat-confluent "$N" "$WORK"
 run_check kafkajs check_kafkajs
+run_check kafka-python-group timeout 300 "$PY" "$COMPAT/kafka_python_group.py" "$BOOTSTRAP" compat-kafka-python-group "$NG" "$WORK"
+run_check confluent-kafka-group timeout 300 "$PY" "$COMPAT/confluent_kafka_group.py" "$BOOTSTRAP" compat-confluent-group "$NG" "$WORK"
+run_check kafkajs-group check_kafkajs_group
 if [[ -z "${COMPAT_BOOTSTRAP:-}" ]]; then
 	stop_broker
 fi
