@@ -167,7 +167,10 @@ func (c *Coordinator) ListGroups(req *kmsg.ListGroupsRequest, done func(*kmsg.Li
 			}
 			continue
 		}
+		// Shards posted to earlier may already be counting down.
+		g.mu.Lock()
 		g.left++
+		g.mu.Unlock()
 		s.post(event{
 			run: func() {
 				if typeOK {
