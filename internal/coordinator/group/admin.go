@@ -97,6 +97,11 @@ func (s *shard) describe(out *kmsg.DescribeGroupsResponseGroup, version int16) {
 		if version >= 6 {
 			out.ErrorCode = codeGroupIDNotFound
 			msg := fmt.Sprintf("Group %s not found.", out.Group)
+			if s.consumer[out.Group] != nil {
+				// Kafka 4 describes only classic groups here; clients
+				// use ConsumerGroupDescribe for consumer groups.
+				msg = fmt.Sprintf("Group %s is not a classic group.", out.Group)
+			}
 			out.ErrorMessage = &msg
 		}
 		return
@@ -140,9 +145,13 @@ func (c *Coordinator) ListGroups(req *kmsg.ListGroupsRequest, done func(*kmsg.Li
 		states[strings.ToLower(strings.TrimSpace(st))] = true
 	}
 	typeOK := len(req.TypesFilter) == 0
+	consumerOK := typeOK
 	for _, t := range req.TypesFilter {
 		if strings.EqualFold(strings.TrimSpace(t), classicGroupType) {
 			typeOK = true
+		}
+		if strings.EqualFold(strings.TrimSpace(t), consumerGroupType) {
+			consumerOK = true
 		}
 	}
 	c.mu.RLock()
@@ -173,12 +182,16 @@ func (c *Coordinator) ListGroups(req *kmsg.ListGroupsRequest, done func(*kmsg.Li
 		g.mu.Unlock()
 		s.post(event{
 			run: func() {
+				var listed []kmsg.ListGroupsResponseGroup
 				if typeOK {
-					listed := s.list(states)
-					mu.Lock()
-					resp.Groups = append(resp.Groups, listed...)
-					mu.Unlock()
+					listed = s.list(states)
 				}
+				if consumerOK {
+					listed = append(listed, s.listConsumer(states)...)
+				}
+				mu.Lock()
+				resp.Groups = append(resp.Groups, listed...)
+				mu.Unlock()
 				g.doneOne()
 			},
 			abort: g.doneOne,
@@ -251,6 +264,37 @@ func (c *Coordinator) DeleteGroups(req *kmsg.DeleteGroupsRequest, done func(*kms
 	g.doneOne()
 }
 
+// offsetTombstones deletes every committed offset of group id from the
+// state, fences off commits of it in flight, and returns the
+// tombstones.
+func (s *shard) offsetTombstones(id string) []kv {
+	var recs []kv
+	byTopic := s.offsets[id]
+	topics := make([]string, 0, len(byTopic))
+	for t := range byTopic {
+		topics = append(topics, t)
+	}
+	slices.Sort(topics)
+	for _, t := range topics {
+		parts := make([]int32, 0, len(byTopic[t]))
+		for p := range byTopic[t] {
+			parts = append(parts, p)
+		}
+		slices.Sort(parts)
+		for _, p := range parts {
+			recs = append(recs, kv{key: offsetCommitKey(id, t, p)})
+			s.dropOffset(offsetKey{id, t, p})
+		}
+	}
+	// Commits in flight for the group must not bring offsets back.
+	for k, pc := range s.pending {
+		if k.group == id {
+			pc.floor = s.commitSeq + 1
+		}
+	}
+	return recs
+}
+
 // deleteGroups deletes the groups ids[idx...] (Kafka's
 // GroupCoordinatorShard.deleteGroups): the state changes at once, so no
 // request sees a group being deleted; the answer waits for the
@@ -261,6 +305,19 @@ func (s *shard) deleteGroups(ids []string, idx []int, set func(i int, code int16
 	now := s.nowMs()
 	for _, i := range idx {
 		id := ids[i]
+		if s.consumer[id] != nil {
+			tombs, code, msg := s.deleteConsumerGroup(id)
+			if code != 0 {
+				set(i, code, msg)
+				continue
+			}
+			// Offsets first, as for classic groups.
+			recs = append(recs, s.offsetTombstones(id)...)
+			recs = append(recs, tombs...)
+			deleted = append(deleted, i)
+			s.log.Info("deleting consumer group", "group", id)
+			continue
+		}
 		g := s.groups[id]
 		switch {
 		case g == nil || g.is(stateDead):
@@ -270,29 +327,7 @@ func (s *shard) deleteGroups(ids []string, idx []int, set func(i int, code int16
 			set(i, codeNonEmptyGroup, fmt.Sprintf("Group %s is not empty.", id))
 			continue
 		}
-		byTopic := s.offsets[id]
-		topics := make([]string, 0, len(byTopic))
-		for t := range byTopic {
-			topics = append(topics, t)
-		}
-		slices.Sort(topics)
-		for _, t := range topics {
-			parts := make([]int32, 0, len(byTopic[t]))
-			for p := range byTopic[t] {
-				parts = append(parts, p)
-			}
-			slices.Sort(parts)
-			for _, p := range parts {
-				recs = append(recs, kv{key: offsetCommitKey(id, t, p)})
-				s.dropOffset(offsetKey{id, t, p})
-			}
-		}
-		// Commits in flight for the group must not bring offsets back.
-		for k, pc := range s.pending {
-			if k.group == id {
-				pc.floor = s.commitSeq + 1
-			}
-		}
+		recs = append(recs, s.offsetTombstones(id)...)
 		recs = append(recs, kv{key: groupMetadataKey(id)})
 		g.transitionTo(stateDead, now)
 		delete(s.groups, id)

@@ -3,10 +3,12 @@ package group
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/samsa-streaming/samsa/internal/config"
+	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/purgatory"
 	"github.com/samsa-streaming/samsa/internal/replica"
 )
@@ -33,6 +35,14 @@ type Config struct {
 	// Broker holds the group.* and offsets.* settings. It is read once,
 	// at New.
 	Broker *config.Broker
+	// Metadata returns the current cluster metadata image (typically
+	// metadata.Publisher.Image). KIP-848 consumer groups assign the
+	// partitions of the topics it holds and notice new topics and
+	// partitions through it: each ConsumerGroupHeartbeat compares the
+	// subscribed topics' metadata with what the group's target
+	// assignment was computed from. Nil means no topic exists for
+	// consumer groups (classic groups do not need it).
+	Metadata func() *metadata.Image
 	// Now is the clock for the timestamps the coordinator records
 	// (commit timestamps, state change timestamps) and the expiration
 	// rules that read them; nil means time.Now. Deadlines follow the
@@ -52,6 +62,13 @@ type settings struct {
 	retention             time.Duration // offsets.retention.minutes
 	retentionCheck        time.Duration // offsets.retention.check.interval.ms
 	commitTimeout         time.Duration // offsets.commit.timeout.ms
+
+	// KIP-848 consumer groups.
+	consumerProtocol  bool          // "consumer" is in group.coordinator.rebalance.protocols
+	consumerSession   time.Duration // group.consumer.session.timeout.ms
+	consumerHeartbeat time.Duration // group.consumer.heartbeat.interval.ms
+	consumerMaxSize   int           // group.consumer.max.size
+	consumerAssignors []string      // group.consumer.assignors; the first is the default
 }
 
 // newMemberJoinTimeout is Kafka's fixed
@@ -112,6 +129,20 @@ func New(cfg Config) (*Coordinator, error) {
 		retention:             b.OffsetsRetention,
 		retentionCheck:        b.OffsetsRetentionCheckInterval,
 		commitTimeout:         b.OffsetsCommitTimeout,
+
+		consumerProtocol:  slices.Contains(b.GroupRebalanceProtocols, "consumer"),
+		consumerSession:   b.GroupConsumerSessionTimeout,
+		consumerHeartbeat: b.GroupConsumerHeartbeatInterval,
+		consumerMaxSize:   int(b.GroupConsumerMaxSize),
+		consumerAssignors: b.GroupConsumerAssignors,
+	}
+	if len(set.consumerAssignors) == 0 {
+		set.consumerAssignors = []string{uniformAssignorName, rangeAssignorName}
+	}
+	for _, a := range set.consumerAssignors {
+		if assignorByName(a) == nil {
+			return nil, fmt.Errorf("%w: group.consumer.assignors names unknown assignor %q", ErrInvalidConfig, a)
+		}
 	}
 	if set.loadBufferSize <= 0 {
 		set.loadBufferSize = 5 << 20

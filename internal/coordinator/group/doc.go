@@ -4,8 +4,10 @@
 // OffsetDelete), plus the admin views (DescribeGroups, ListGroups,
 // DeleteGroups). It re-expresses Apache Kafka 4's group-coordinator
 // module (GroupCoordinatorService, GroupMetadataManager, ClassicGroup,
-// OffsetMetadataManager) in Go; KIP-848 consumer groups are meant to be
-// another group type in the same shards.
+// ConsumerGroup, OffsetMetadataManager) in Go. KIP-848 consumer groups
+// (ConsumerGroupHeartbeat, ConsumerGroupDescribe) are a second group type
+// in the same shards: a group id is either classic or consumer, and both
+// types share the shard, its goroutine, its partition and the offsets.
 //
 // # Shards
 //
@@ -65,15 +67,90 @@
 //	    int32 session_timeout | bytes subscription | bytes assignment
 //
 // (string: int16 length + bytes; bytes: int32 length + bytes; -1 is null;
-// v4 values use the compact, flexible encoding.) Keys of higher versions
-// belong to other group types and are skipped when loading; a record that
-// does not decode is skipped with a log line, never fatal.
+// v4 values use the compact, flexible encoding.)
+//
+// KIP-848 consumer groups use Kafka 4's records. Keys are non-flexible
+// (int16 version, then int16-length strings); every value is version 0
+// in the flexible encoding: compact strings and arrays (uvarint length+1,
+// 0 is null), and each struct ends with a tagged-field section (uvarint
+// count, then uvarint tag | uvarint size | bytes), unknown tags skipped:
+//
+//	3  ConsumerGroupMetadataKey            group
+//	   value: int32 group_epoch | tags {0: int64 metadata_hash (Kafka 4.1)}
+//	4  ConsumerGroupPartitionMetadataKey   group  (read and ignored, as Kafka 4.1 does)
+//	5  ConsumerGroupMemberMetadataKey      group | member_id
+//	   value: nullable instance_id | nullable rack_id | client_id |
+//	          client_host | [subscribed topic names] | nullable regex |
+//	          int32 rebalance_timeout_ms | nullable server_assignor |
+//	          tags {0: classic member metadata, never written here}
+//	6  ConsumerGroupTargetAssignmentMetadataKey group
+//	   value: int32 assignment_epoch
+//	7  ConsumerGroupTargetAssignmentMemberKey   group | member_id
+//	   value: [uuid topic_id | [int32 partition]]
+//	8  ConsumerGroupCurrentMemberAssignmentKey  group | member_id
+//	   value: int32 member_epoch | int32 previous_member_epoch |
+//	          int8 state (0 stable, 1 unrevoked, 2 unreleased) |
+//	          [assigned topic partitions] | [partitions pending revocation]
+//	16 ConsumerGroupRegularExpressionKey   group | regex
+//	   value: [topic names] | int64 version (image offset) | int64 timestamp
+//
+// The metadata hash is an FNV-64a of the subscribed topics' names, IDs
+// and partition counts, not Kafka 4.1's exact hash: a group loaded from a
+// Kafka log recomputes its target assignment once. Keys of other versions
+// belong to other group types (share, streams) and are skipped when
+// loading; a record that does not decode is skipped with a log line,
+// never fatal.
+//
+// # Consumer groups (KIP-848)
+//
+// Each ConsumerGroupHeartbeat runs Kafka's three steps on the shard
+// goroutine: update the member's subscription (a change bumps the group
+// epoch), compute a new target assignment when the group epoch is ahead
+// of the assignment epoch (server-side assignors from
+// group.consumer.assignors, "uniform" sticky-balanced or "range"; a
+// member may ask for one with ServerAssignor), and reconcile the member
+// towards its target: partitions it must give up are revoked first (it
+// stays in its epoch, UNREVOKED_PARTITIONS, until its heartbeat stops
+// listing them), and a partition is given to a new owner only once its
+// previous owner released it (UNRELEASED_PARTITIONS meanwhile). The
+// records are applied to the state at once, as Kafka's coordinator
+// runtime does, and the answer waits for them to be durable; a failed
+// append rolls the group back if nothing was written after it.
+//
+// The topics come from Config.Metadata: each heartbeat resolves the
+// members' regular expressions (RE2, matched against whole names,
+// internal topics excluded) when the image changed and hashes the
+// subscribed topics' metadata; a difference bumps the group epoch, so
+// new topics and partitions are assigned at the members' next
+// heartbeats. Sessions (group.consumer.session.timeout.ms) and
+// revocation deadlines (each member's rebalance timeout) are timer
+// tasks like the classic ones; a member that misses one is fenced and
+// the group epoch bumped. Epoch -1 leaves; -2 marks a static member as
+// away, keeping its partitions until it rejoins under its instance id
+// (no rebalance) or its session expires.
+//
+// Offsets of consumer groups are committed with OffsetCommit v9+, whose
+// generation is the member epoch (STALE_MEMBER_EPOCH otherwise;
+// UNSUPPORTED_VERSION below v9), and OffsetFetch v9+ checks the member
+// epoch it names. DescribeGroups reports consumer groups as Dead
+// (GROUP_ID_NOT_FOUND from v6), ConsumerGroupDescribe classic groups as
+// GROUP_ID_NOT_FOUND, and ListGroups both with their types.
+//
+// Migration between the protocols (group.consumer.migration.policy) is
+// limited to empty groups: a ConsumerGroupHeartbeat joining an empty
+// classic group, or a JoinGroup an empty consumer group, deletes it (with
+// tombstones; its offsets stay) and creates the other type. Classic
+// members inside a consumer group are not supported: a JoinGroup to a
+// consumer group with members is INCONSISTENT_GROUP_PROTOCOL, and a
+// ConsumerGroupHeartbeat to a classic group with members is
+// GROUP_ID_NOT_FOUND, Kafka's answers with the migration policy disabled.
 //
 // # Concurrency
 //
 // A Coordinator is safe for concurrent use. Every request entry point
 // (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch,
-// OffsetDelete, DescribeGroups, ListGroups, DeleteGroups) takes a kmsg
+// OffsetDelete, DescribeGroups, ListGroups, DeleteGroups,
+// ConsumerGroupHeartbeat, ConsumerGroupDescribe) takes a kmsg
 // request, whose Version field selects the version's behaviour, and calls
 // its done callback exactly once, on the caller's goroutine or later on a
 // shard's. The request is not used after the entry point returns: what

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-streaming/samsa/internal/config"
+	"github.com/samsa-streaming/samsa/internal/metadata"
 	"github.com/samsa-streaming/samsa/internal/purgatory"
 	"github.com/samsa-streaming/samsa/internal/replica"
 	"github.com/samsa-streaming/samsa/internal/storage"
@@ -29,6 +30,9 @@ type env struct {
 	c      *Coordinator
 	broker *config.Broker
 	parts  int32
+	// meta is the metadata image source consumer groups assign from
+	// (consumer_helpers_test.go); nil for classic-only tests.
+	meta func() *metadata.Image
 }
 
 const testNode int32 = 1
@@ -108,7 +112,7 @@ func (e *env) start() {
 	}
 	e.c, err = New(Config{
 		NodeID: testNode, NumPartitions: e.parts, Replicas: e.rm, Timer: e.timer,
-		Logger: logger, Broker: e.broker, Now: e.clock.Now,
+		Logger: logger, Broker: e.broker, Now: e.clock.Now, Metadata: e.meta,
 	})
 	if err != nil {
 		e.t.Fatal(err)

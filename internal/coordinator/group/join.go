@@ -125,6 +125,18 @@ func newMemberID(clientID string, instanceID *string) string {
 // join is Kafka's classicGroupJoinToClassicGroup, on the shard goroutine.
 func (s *shard) join(j *joinRequest) {
 	unknown := j.memberID == ""
+	if cg := s.consumer[j.group]; cg != nil {
+		// A classic member joining a KIP-848 consumer group. An empty
+		// one becomes a classic group (Kafka 4's downgrade of an empty
+		// group); one with members refuses the classic protocol, as
+		// Kafka does when group.consumer.migration.policy forbids
+		// classic members in a consumer group.
+		if cg.state() != cgEmpty {
+			j.done(joinError(j.memberID, codeInconsistentProtocol))
+			return
+		}
+		s.convertEmptyConsumerGroup(cg)
+	}
 	g := s.groups[j.group]
 	if g == nil {
 		if !unknown {

@@ -113,15 +113,23 @@ func (s *shard) commit(r *commitRequest) {
 	all := func(code int16) {
 		r.done(commitResponse(r.req, func(string, int32) int16 { return code }))
 	}
-	g, code := s.validateCommit(r)
-	if code != 0 {
-		all(code)
-		return
-	}
-	// A commit keeps a classic member's session alive while the group is
-	// Stable or rebalancing.
-	if m := g.members[r.memberID]; m != nil && (g.is(stateStable) || g.is(statePreparingRebalance)) {
-		s.rescheduleHeartbeat(g, m, m.sessionTimeout)
+	if cg := s.consumer[r.group]; cg != nil {
+		// A KIP-848 consumer group: member epochs, not generations.
+		if code := validateConsumerCommit(cg, r); code != 0 {
+			all(code)
+			return
+		}
+	} else {
+		g, code := s.validateCommit(r)
+		if code != 0 {
+			all(code)
+			return
+		}
+		// A commit keeps a classic member's session alive while the
+		// group is Stable or rebalancing.
+		if m := g.members[r.memberID]; m != nil && (g.is(stateStable) || g.is(statePreparingRebalance)) {
+			s.rescheduleHeartbeat(g, m, m.sessionTimeout)
+		}
 	}
 	now := s.nowMs()
 	expire := int64(-1)
@@ -240,7 +248,7 @@ func (s *shard) endCommits(keys []offsetKey, seqs []uint64, values []offsetAndMe
 		if !apply {
 			continue
 		}
-		if s.groups[k.group] == nil {
+		if s.groups[k.group] == nil && s.consumer[k.group] == nil {
 			s.groups[k.group] = newClassicGroup(k.group, stateEmpty, s.nowMs())
 		}
 		s.putOffset(k.group, k.topic, k.partition, values[i])
@@ -326,6 +334,8 @@ func (c *Coordinator) OffsetFetch(req *kmsg.OffsetFetchRequest, done func(*kmsg.
 func copyFetchGroup(g kmsg.OffsetFetchRequestGroup) kmsg.OffsetFetchRequestGroup {
 	out := kmsg.NewOffsetFetchRequestGroup()
 	out.Group = strings.Clone(g.Group)
+	out.MemberID = cloneStringPtr(g.MemberID)
+	out.MemberEpoch = g.MemberEpoch
 	if g.Topics != nil {
 		out.Topics = make([]kmsg.OffsetFetchRequestGroupTopic, len(g.Topics))
 		for i, t := range g.Topics {
@@ -385,6 +395,12 @@ func legacyFetchResponse(resp *kmsg.OffsetFetchResponse, req *kmsg.OffsetFetchRe
 func (s *shard) fetchOffsets(req kmsg.OffsetFetchRequestGroup) kmsg.OffsetFetchResponseGroup {
 	resp := kmsg.NewOffsetFetchResponseGroup()
 	resp.Group = req.Group
+	if cg := s.consumer[req.Group]; cg != nil {
+		if code := validateConsumerFetch(cg, req.MemberID, req.MemberEpoch); code != 0 {
+			resp.ErrorCode = code
+			return resp
+		}
+	}
 	byTopic := s.offsets[req.Group]
 	if g := s.groups[req.Group]; g != nil && g.is(stateDead) {
 		byTopic = nil
@@ -468,6 +484,14 @@ func (c *Coordinator) OffsetDelete(req *kmsg.OffsetDeleteRequest, done func(*kms
 	}
 	s.post(event{
 		run: func() {
+			if cg := s.consumer[group]; cg != nil {
+				ts := make([]deleteTopic, len(topics))
+				for i, t := range topics {
+					ts[i] = deleteTopic{t.topic, t.parts}
+				}
+				s.deleteConsumerOffsets(cg, ts, done, fail)
+				return
+			}
 			g := s.groups[group]
 			if g == nil || g.is(stateDead) {
 				fail(codeGroupIDNotFound)
@@ -541,6 +565,7 @@ func (s *shard) expireGroupMetadata() {
 			delete(s.groups, id)
 		}
 	}
+	s.expireConsumerGroups(now, &recs)
 	if len(recs) > 0 {
 		s.log.Info("expiring group metadata", "tombstones", len(recs), "took", time.Since(start))
 		s.appendRecords(recs, func(err error) {

@@ -104,8 +104,9 @@ func groupMetadataValue(g *classicGroup, assignment map[string][]byte) []byte {
 // loadedRecord is one decoded __consumer_offsets record. Exactly one of
 // the pointers is set; a nil value inside means a tombstone.
 type loadedRecord struct {
-	offset *offsetRecord
-	group  *groupRecord
+	offset   *offsetRecord
+	group    *groupRecord
+	consumer *consumerRecord // a KIP-848 consumer group record
 }
 
 type offsetRecord struct {
@@ -166,6 +167,13 @@ func decodeRecord(key, value []byte) (loadedRecord, error) {
 	default:
 		if kv < 0 {
 			return loadedRecord{}, fmt.Errorf("%w: key version %d", ErrCorruptRecord, kv)
+		}
+		rec, ok, err := decodeConsumerRecord(key, value)
+		if err != nil {
+			return loadedRecord{}, err
+		}
+		if ok {
+			return loadedRecord{consumer: &rec}, nil
 		}
 		return loadedRecord{}, nil
 	}

@@ -51,10 +51,13 @@ type shard struct {
 	done     chan struct{} // closed when run returns
 
 	// --- owned by the shard goroutine ---
-	groups  map[string]*classicGroup
-	offsets map[string]map[string]map[int32]offsetAndMetadata // group -> topic -> partition
-	timers  map[string]*purgatory.Task                        // keyed deadlines (Kafka's CoordinatorTimer)
-	pending map[offsetKey]*pendingCommit                      // offset commits whose append is in flight
+	groups map[string]*classicGroup
+	// consumer holds the KIP-848 consumer groups. A group id is in at
+	// most one of groups and consumer; offsets are shared.
+	consumer map[string]*consumerGroup
+	offsets  map[string]map[string]map[int32]offsetAndMetadata // group -> topic -> partition
+	timers   map[string]*purgatory.Task                        // keyed deadlines (Kafka's CoordinatorTimer)
+	pending  map[offsetKey]*pendingCommit                      // offset commits whose append is in flight
 	// commitSeq numbers offset commits in the order they were appended.
 	commitSeq uint64
 	loadMsg   bool // "partition not hosted yet" already logged
@@ -70,6 +73,7 @@ func newShard(c *Coordinator, partition, epoch int32, prev <-chan struct{}) *sha
 		wake:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
 		groups:    map[string]*classicGroup{},
+		consumer:  map[string]*consumerGroup{},
 		offsets:   map[string]map[string]map[int32]offsetAndMetadata{},
 		timers:    map[string]*purgatory.Task{},
 		pending:   map[offsetKey]*pendingCommit{},
@@ -283,6 +287,7 @@ func (s *shard) load() {
 // over from an empty state. It returns the records applied and skipped.
 func (s *shard) replayLog(l *storage.Log, end int64) (n, skipped int, err error) {
 	clear(s.groups)
+	clear(s.consumer)
 	clear(s.offsets)
 	offset := l.LogStartOffset()
 	for offset < end {
@@ -368,7 +373,7 @@ func (s *shard) replay(rec loadedRecord) {
 		// A commit for a group that does not exist comes from a consumer
 		// that stores offsets without membership: it gets a "simple"
 		// group, an Empty classic group without a protocol type.
-		if s.groups[r.group] == nil {
+		if s.groups[r.group] == nil && s.consumer[r.group] == nil {
 			s.groups[r.group] = newClassicGroup(r.group, stateEmpty, s.c.now().UnixMilli())
 		}
 		s.putOffset(r.group, r.topic, r.partition, *r.value)
@@ -382,6 +387,8 @@ func (s *shard) replay(rec loadedRecord) {
 			return
 		}
 		s.groups[r.group] = groupFromRecord(r.group, r.value)
+	case rec.consumer != nil:
+		s.replayConsumer(rec.consumer)
 	}
 }
 
@@ -475,6 +482,7 @@ func (s *shard) onLoaded() {
 				len(g.members), s.c.set.maxSize))
 		}
 	}
+	s.onConsumerLoaded()
 	s.scheduleExpiration()
 }
 
@@ -503,5 +511,8 @@ func (s *shard) unload() {
 		tk.Stop()
 		delete(s.timers, k)
 	}
-	s.groups, s.offsets = nil, nil
+	for _, g := range s.consumer {
+		g.dead = true
+	}
+	s.groups, s.consumer, s.offsets = nil, nil, nil
 }
