@@ -25,6 +25,7 @@ func (s *Server) startGroups() error {
 		Timer:         s.timer,
 		Logger:        s.log,
 		Broker:        s.broker,
+		Metadata:      s.publisher.Image,
 		Now:           time.Now,
 	})
 	if err != nil {
