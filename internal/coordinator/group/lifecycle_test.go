@@ -53,7 +53,11 @@ func TestLoadInProgressAndNotCoordinator(t *testing.T) {
 	e.c.OnElection(1, 1)
 	e.c.OnElection(7, 1) // outside the topic: ignored
 	e.sync()
-	wantCode(t, "loading", e.heartbeat("a", "m", 1), codeLoadInProgress)
+	// A heartbeat for a loading group is answered NONE, as Kafka does;
+	// everything else says the coordinator is loading.
+	wantCode(t, "heartbeat while loading", e.heartbeat("a", "m", 1), 0)
+	c := e.commit("a", "", -1, 9, map[string]map[int32]int64{"t": {0: 1}})
+	wantCode(t, "commit while loading", commitCodes(c)[0], codeLoadInProgress)
 	wantCode(t, "describe while loading", e.describe("a")[0].ErrorCode, codeLoadInProgress)
 	e.commit("b", "", -1, 9, map[string]map[int32]int64{"t": {0: 1}}) // partition 0, loaded
 	lr := kmsg.NewListGroupsRequest()

@@ -196,6 +196,14 @@ func (c *Coordinator) Heartbeat(req *kmsg.HeartbeatRequest, done func(*kmsg.Hear
 		return
 	}
 	s, code := c.shardFor(req.Group)
+	if code == codeLoadInProgress {
+		// Kafka's GroupCoordinatorService answers a heartbeat for a group
+		// still loading with NONE ("blindly respond"): the member keeps
+		// its session, and clients do not treat the load as a fatal
+		// heartbeat error (the Java consumer has no case for it).
+		fail(0)
+		return
+	}
 	if code != 0 {
 		fail(code)
 		return
@@ -304,7 +312,16 @@ func (s *shard) leave(groupID string, leaving []leavingMember) *kmsg.LeaveGroupR
 	g := s.groups[groupID]
 	switch {
 	case g == nil:
-		resp.ErrorCode = codeUnknownMemberID
+		// Kafka's GroupCoordinatorService turns the group not being found
+		// into UNKNOWN_MEMBER_ID for each member, with no top-level
+		// error (v0-v2 fold it into the top-level code).
+		for _, l := range leaving {
+			mr := kmsg.NewLeaveGroupResponseMember()
+			mr.MemberID = l.id
+			mr.InstanceID = l.instanceID
+			mr.ErrorCode = codeUnknownMemberID
+			resp.Members = append(resp.Members, mr)
+		}
 		return &resp
 	case g.is(stateDead):
 		resp.ErrorCode = codeCoordinatorNotAvail
