@@ -833,10 +833,10 @@ func (s *shard) fenceMember(g *consumerGroup, m *consumerMember, respond func(co
 }
 
 func sessionTimeoutKey(group, member string) string {
-	return "consumer-session-" + group + "-" + member
+	return memberTimerKey("consumer-session", group, member)
 }
 func rebalanceTimeoutKey(group, member string) string {
-	return "rebalance-timeout-" + group + "-" + member
+	return memberTimerKey("rebalance-timeout", group, member)
 }
 
 // scheduleConsumerSession (re)arms the member's session timeout

@@ -2,6 +2,7 @@ package group
 
 import (
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -29,5 +30,42 @@ func TestLeaveUnknownGroup(t *testing.T) {
 	wantCode(t, "v0", old.ErrorCode, codeUnknownMemberID)
 	if len(old.Members) != 0 {
 		t.Fatalf("v0 answer has members: %+v", old.Members)
+	}
+}
+
+// TestTimerKeysDoNotCollide checks that deadlines of members of different
+// groups never share a timer key. KIP-848 member ids are chosen by the
+// client, so group "a-b" with member "c" and group "a" with member "b-c"
+// once mapped to the same key: the second member's session deadline
+// replaced the first's, and the first, gone silent, was never fenced.
+func TestTimerKeysDoNotCollide(t *testing.T) {
+	e, meta := newConsumerEnv(t, nil)
+	meta.addTopic(t, "t", 2)
+	quiet := e.newConsumer("a-b", "c", "t")
+	quiet.mustBeat()
+	busy := e.newConsumer("a", "b-c", "t")
+	busy.mustBeat()
+	session := e.broker.GroupConsumerSessionTimeout
+	for elapsed := time.Duration(0); elapsed <= 2*session; elapsed += session / 4 {
+		busy.mustBeat()
+		e.advance(session / 4)
+	}
+	if g := e.cgDescribe("a-b"); len(g.Members) != 0 {
+		t.Fatalf("the silent member of a-b was not fenced: %+v", g.Members)
+	}
+	if g := e.cgDescribe("a"); len(g.Members) != 1 {
+		t.Fatalf("group a: %+v", g.Members)
+	}
+	// The classic keys as well: a static member's id is its instance
+	// id, a dash and a UUID, so group ids and member ids with dashes
+	// meet in the same way.
+	for _, k := range [][2]string{{"a-b", "c"}, {"a", "b-c"}} {
+		for _, o := range [][2]string{{"a-b", "c"}, {"a", "b-c"}} {
+			if k != o && (heartbeatKey(k[0], k[1]) == heartbeatKey(o[0], o[1]) ||
+				sessionTimeoutKey(k[0], k[1]) == sessionTimeoutKey(o[0], o[1]) ||
+				rebalanceTimeoutKey(k[0], k[1]) == rebalanceTimeoutKey(o[0], o[1])) {
+				t.Fatalf("keys of %v and %v collide", k, o)
+			}
+		}
 	}
 }

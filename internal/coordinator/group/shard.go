@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -212,7 +213,17 @@ func (s *shard) cancel(key string) {
 	}
 }
 
-func heartbeatKey(group, member string) string { return "heartbeat-" + group + "-" + member }
+// memberTimerKey is the timer key of a per-member deadline. The group id
+// goes in with its length, so that no (group, member) pair maps to the
+// key of another: group and member ids are client strings that may hold
+// the separator, and KIP-848 member ids are chosen by the client, so
+// "a-b"/"c" and "a"/"b-c" would otherwise share a key, and one member's
+// deadline would silently replace the other's.
+func memberTimerKey(kind, group, member string) string {
+	return kind + "-" + strconv.Itoa(len(group)) + ":" + group + "-" + member
+}
+
+func heartbeatKey(group, member string) string { return memberTimerKey("heartbeat", group, member) }
 func joinKey(group string) string              { return "join-" + group }
 func syncKey(group string) string              { return "sync-" + group }
 
