@@ -930,12 +930,35 @@ func (s *shard) finishConsumerWrite(id string, snap consumerSnapshot, recs []con
 			s.log.Warn("writing consumer group records failed", "group", id, "code", code, "err", err)
 			if cur := s.consumer[id]; cur == g && (g == nil || g.writeSeq == seq) {
 				s.rollbackConsumer(id, snap)
+				s.rearmConsumerDeadlines(id)
 			}
 			respond(code)
 			return
 		}
 		respond(0)
 	}, func() { respond(codeNotCoordinator) })
+}
+
+// rearmConsumerDeadlines gives every member of group id that lacks one a
+// session deadline (and a member still revoking its rebalance deadline).
+// A rollback restores members whose deadlines were cancelled when the
+// failed write was applied (a fence that could not be written, a member
+// that left): without this, such a member, if dead, would never expire
+// and would keep its partitions. Kafka's coordinator timer retries a
+// failed timeout operation for the same reason.
+func (s *shard) rearmConsumerDeadlines(id string) {
+	g := s.consumer[id]
+	if g == nil {
+		return
+	}
+	for _, m := range g.sortedMembers() {
+		if s.timers[sessionTimeoutKey(id, m.id)] == nil {
+			s.scheduleConsumerSession(id, m.id)
+		}
+		if m.state == memberUnrevokedPartitions && s.timers[rebalanceTimeoutKey(id, m.id)] == nil {
+			s.scheduleRebalanceTimeout(id, m.id, m.memberEpoch, m.rebalanceTimeout)
+		}
+	}
 }
 
 // applyConsumer applies records to the shard's state: the one path both

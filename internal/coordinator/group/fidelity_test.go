@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-streaming/samsa/internal/replica"
 )
 
 // TestLeaveUnknownGroup checks Kafka's answer to a LeaveGroup for a group
@@ -67,5 +69,46 @@ func TestTimerKeysDoNotCollide(t *testing.T) {
 				t.Fatalf("keys of %v and %v collide", k, o)
 			}
 		}
+	}
+}
+
+// TestFailedFenceKeepsSessionDeadline checks that a member whose fencing
+// (session expiry) could not be written is still fenced later: the
+// failed write rolls the group back, member included, and the member must
+// get its session deadline back with it, or a dead member keeps its
+// partitions forever.
+func TestFailedFenceKeepsSessionDeadline(t *testing.T) {
+	e, meta := newConsumerEnv(t, nil)
+	meta.addTopic(t, "t", 4)
+	a := e.newConsumer("g", "a", "t")
+	b := e.newConsumer("g", "b", "t")
+	a.mustBeat()
+	b.mustBeat()
+	converge(t, a, b)
+	tp := replica.TopicPartition{Topic: OffsetsTopic, Partition: 0}
+	if err := e.rm.RemovePartition(tp, false); err != nil {
+		t.Fatal(err)
+	}
+	// b goes silent; its session expires while the partition is gone,
+	// so fencing it cannot be written.
+	session := e.broker.GroupConsumerSessionTimeout
+	for elapsed := time.Duration(0); elapsed <= session; elapsed += session / 4 {
+		a.mustBeat()
+		e.advance(session / 4)
+	}
+	if g := e.cgDescribe("g"); len(g.Members) != 2 {
+		t.Fatalf("the failed fence was not rolled back: %+v", g.Members)
+	}
+	var id [16]byte
+	copy(id[:], "offsets")
+	if err := e.rm.BecomeLeader(tp, id, 2, []int32{testNode}, []int32{testNode}, replica.DefaultPartitionConfig()); err != nil {
+		t.Fatal(err)
+	}
+	for elapsed := time.Duration(0); elapsed <= 2*session; elapsed += session / 4 {
+		a.beat()
+		e.advance(session / 4)
+	}
+	if g := e.cgDescribe("g"); len(g.Members) != 1 || g.Members[0].MemberID != "a" {
+		t.Fatalf("b was never fenced after its fence failed: %+v", g.Members)
 	}
 }
