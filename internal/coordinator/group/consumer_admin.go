@@ -41,7 +41,21 @@ func (c *Coordinator) ConsumerGroupDescribe(req *kmsg.ConsumerGroupDescribeReque
 		resp.Groups[i].AuthorizedOperations = math.MinInt32
 	}
 	var mu sync.Mutex // guards resp.Groups entries written by shards
-	parts := c.byShard(ids, func(i int, code int16) { resp.Groups[i].ErrorCode = code })
+	// Kafka's GroupCoordinatorService answers an empty group id
+	// INVALID_GROUP_ID here (DescribeGroups, by contrast, accepts it).
+	valid := make([]string, len(ids))
+	for i, id := range ids {
+		if id == "" {
+			resp.Groups[i].ErrorCode = codeInvalidGroupID
+			continue
+		}
+		valid[i] = id
+	}
+	parts := c.byShard(ids, func(i int, code int16) {
+		if ids[i] != "" {
+			resp.Groups[i].ErrorCode = code
+		}
+	})
 	g := &gather{left: len(parts) + 1, finish: func() { done(&resp) }}
 	version := req.Version
 	for s, idx := range parts {
@@ -49,6 +63,9 @@ func (c *Coordinator) ConsumerGroupDescribe(req *kmsg.ConsumerGroupDescribeReque
 			run: func() {
 				mu.Lock()
 				for _, i := range idx {
+					if valid[i] == "" {
+						continue
+					}
 					s.describeConsumer(&resp.Groups[i], version)
 				}
 				mu.Unlock()

@@ -112,3 +112,21 @@ func TestFailedFenceKeepsSessionDeadline(t *testing.T) {
 		t.Fatalf("b was never fenced after its fence failed: %+v", g.Members)
 	}
 }
+
+// TestConsumerGroupDescribeEmptyGroupID: Kafka answers an empty group id
+// in ConsumerGroupDescribe INVALID_GROUP_ID, next to the real answers.
+func TestConsumerGroupDescribeEmptyGroupID(t *testing.T) {
+	e, meta := newConsumerEnv(t, nil)
+	meta.addTopic(t, "t", 1)
+	e.newConsumer("g", "a", "t").mustBeat()
+	r := kmsg.NewPtrConsumerGroupDescribeRequest()
+	r.Groups = []string{"", "g"}
+	a, done := newAsync[*kmsg.ConsumerGroupDescribeResponse](t)
+	e.c.ConsumerGroupDescribe(r, done)
+	got := a.get().Groups
+	wantCode(t, "empty id", got[0].ErrorCode, codeInvalidGroupID)
+	wantCode(t, "g", got[1].ErrorCode, 0)
+	if len(got[1].Members) != 1 {
+		t.Fatalf("g: %+v", got[1])
+	}
+}
