@@ -19,10 +19,12 @@ const (
 	// everything below it was fsynced, so an unclean start recovers only
 	// from there (log.flush.offset.checkpoint.interval.ms).
 	recoveryPointCheckpointFile = "recovery-point-offset-checkpoint"
-	// logStartOffsetCheckpointFile holds log start offsets that are ahead
-	// of the partition's first segment (DeleteRecords), so that deleted
-	// records stay invisible after a restart
-	// (log.flush.start.offset.checkpoint.interval.ms).
+	// logStartOffsetCheckpointFile holds every partition's log start
+	// offset, so that records deleted by DeleteRecords stay invisible
+	// after a restart and segments wholly below the start that a lost
+	// directory update brought back are dropped by Open
+	// (log.flush.start.offset.checkpoint.interval.ms). Kafka writes only
+	// the offsets ahead of the first segment.
 	logStartOffsetCheckpointFile = "log-start-offset-checkpoint"
 	// replicationOffsetCheckpointFile holds high watermarks
 	// (replica.high.watermark.checkpoint.interval.ms).

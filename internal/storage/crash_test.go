@@ -19,6 +19,13 @@ package storage
 //     with the batches;
 //   - the next child recovers to the very log end offset the parent saw.
 //
+// Some children also truncate their log (Manager.TruncateTo, as a
+// follower diverging from its leader would) before a flush, to a batch
+// of theirs that nothing acknowledged yet, and append again: a batch's
+// content derives from its base offset alone, so the model holds, and
+// kills land in the middle of truncations and of the checkpoint writes
+// around them.
+//
 // Then the next cycle appends to the recovered log.
 
 import (
@@ -62,6 +69,10 @@ type crashChildParams struct {
 	// AnnounceRolls makes the child print "P" right before an append
 	// that will roll the segment, so the parent can kill it mid-roll.
 	AnnounceRolls bool
+	// TruncateOdds, if positive, makes one flush in TruncateOdds (on
+	// average) be preceded by a truncation, announced "T x", to the base
+	// offset x of a batch of this run that no flush acknowledged yet.
+	TruncateOdds int
 }
 
 // init turns the test binary into the crash child when the parent asks
@@ -161,7 +172,11 @@ func crashChild(spec string) int {
 	rng := rand.New(rand.NewPCG(uint64(p.Seed), uint64(p.Epoch)))
 	written := 0
 	untilFlush := 1 + rng.IntN(p.MaxUnflushed)
+	// Base offsets of this run's batches above the last flush: what may be
+	// truncated (earlier runs' batches are the parent's model).
+	var unacked []int64
 	for written < p.MaxBytes {
+		unacked = append(unacked, l.LogEndOffset())
 		b := crashBatch(p.Seed, l.LogEndOffset())
 		if p.AnnounceRolls && active+int64(len(b)) > int64(p.SegmentBytes) {
 			fmt.Fprintln(out, "P")
@@ -177,11 +192,25 @@ func crashChild(spec string) int {
 		l.SetHighWatermark(l.LogEndOffset())
 		written += len(b)
 		if untilFlush--; untilFlush == 0 || written >= p.MaxBytes {
+			if p.TruncateOdds > 0 && rng.IntN(p.TruncateOdds) == 0 {
+				x := unacked[rng.IntN(len(unacked))]
+				fmt.Fprintf(out, "T %d\n", x)
+				if err := m.TruncateTo(crashTP, x); err != nil {
+					return fail("TruncateTo", err)
+				}
+				unacked = unacked[:slices.Index(unacked, x)]
+				bases := l.SegmentBaseOffsets()
+				activeBase, active = bases[len(bases)-1], 0
+				if st, err := os.Stat(filepath.Join(l.Dir(), segmentFileName(activeBase, logSuffix))); err == nil {
+					active = st.Size()
+				}
+			}
 			leo := l.LogEndOffset()
 			if err := l.Flush(); err != nil {
 				return fail("Flush", err)
 			}
 			fmt.Fprintf(out, "A %d\n", leo)
+			unacked = unacked[:0]
 			untilFlush = 1 + rng.IntN(p.MaxUnflushed)
 		}
 	}
@@ -204,6 +233,7 @@ type crashHarness struct {
 	cycles, acks, readyKills, earlyKills, lateKills, rollKills int
 	emptyActive                                                int // kills that left a just-rolled, empty segment
 	gaps                                                       int // power cuts that lost a segment in the middle
+	truncations                                                int // truncations the children announced
 	truncated, damaged                                         int64
 	segments                                                   int
 }
@@ -250,7 +280,7 @@ func (h *crashHarness) runChild(epoch int32, plan killPlan) {
 	spec, _ := json.Marshal(crashChildParams{
 		Dir: h.dir, Seed: h.seed, Epoch: epoch, SegmentBytes: segBytes,
 		MaxBytes: 64<<10 + h.rng.IntN(512<<10), MaxUnflushed: 1 + h.rng.IntN(40),
-		AnnounceRolls: plan.atRoll > 0,
+		AnnounceRolls: plan.atRoll > 0, TruncateOdds: []int{0, 2, 5}[h.rng.IntN(3)],
 	})
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), crashChildEnv+"="+string(spec))
@@ -296,6 +326,8 @@ func (h *crashHarness) runChild(epoch int32, plan killPlan) {
 			if acks++; acks == plan.afterAcks {
 				timer = time.After(plan.delay)
 			}
+		case "T":
+			h.truncations++
 		case "P":
 			if rolls++; rolls == plan.atRoll {
 				timer = time.After(plan.delay)
@@ -604,9 +636,9 @@ func runCrashCycles(t *testing.T, cycles int, powerLoss bool) {
 		}
 	}
 	t.Logf("%d kill/recover cycles in %v: %d acknowledgements, log end offset %d (%d offsets acknowledged) in %d segments, "+
-		"kills: %d after acks, %d at a segment roll (%d left a just-rolled empty segment), %d right after start-up, %d at a random moment; %d torn bytes truncated by recovery, %d bytes damaged by simulated power loss (%d times a segment in the middle)",
+		"kills: %d after acks, %d at a segment roll (%d left a just-rolled empty segment), %d right after start-up, %d at a random moment; %d truncations; %d torn bytes truncated by recovery, %d bytes damaged by simulated power loss (%d times a segment in the middle)",
 		h.cycles, time.Since(start).Round(time.Millisecond), h.acks, h.leo, h.acked, h.segments,
-		h.lateKills, h.rollKills, h.emptyActive, h.readyKills, h.earlyKills, h.truncated, h.damaged, h.gaps)
+		h.lateKills, h.rollKills, h.emptyActive, h.readyKills, h.earlyKills, h.truncations, h.truncated, h.damaged, h.gaps)
 	if h.acks == 0 || h.acked == 0 {
 		t.Fatal("no cycle acknowledged anything: the test tested nothing")
 	}

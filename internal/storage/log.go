@@ -51,7 +51,8 @@ type OpenOptions struct {
 	// 0 if unknown (recover everything).
 	RecoveryPoint int64
 	// LogStartOffset is the entry in log-start-offset-checkpoint; 0 if
-	// unknown. It may be ahead of the first segment (DeleteRecords).
+	// unknown. It may be ahead of the first segment (DeleteRecords);
+	// segments wholly below it are deleted.
 	LogStartOffset int64
 	// HighWatermark is the entry in replication-offset-checkpoint; 0 if
 	// unknown. It is clamped to [log start, log end].

@@ -23,7 +23,8 @@ import (
 //
 //   - leftover *.deleted, *.cleaned and *.tmp files are removed, and
 //     interrupted cleaner swaps (*.swap) are completed or discarded;
-//   - index files without a .log are removed;
+//   - index files without a .log are removed, and so are the segments
+//     lying wholly below LogStartOffset (see dropBelowStart);
 //   - every segment's indexes get a cheap sanity check, and a segment with
 //     a missing or inconsistent index is recovered (scanned, indexes
 //     rebuilt);
