@@ -2,6 +2,7 @@ package group
 
 import (
 	"errors"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -33,6 +34,11 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add([]byte{0, 2, 0, 1, 'g'}, []byte{0, 2, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff})
 	f.Add([]byte{}, []byte{})
 	f.Add([]byte{0x80, 0}, []byte{1})
+	// KIP-848 consumer group records go through the same decoder.
+	for _, r := range sampleConsumerRecords() {
+		enc := r.encode()
+		f.Add(enc.key, enc.value)
+	}
 	f.Fuzz(func(t *testing.T, key, value []byte) {
 		rec, err := decodeRecord(key, value)
 		if err != nil {
@@ -42,11 +48,19 @@ func FuzzDecodeRecord(f *testing.F) {
 			return
 		}
 		s := &shard{
-			c:       &Coordinator{now: fixedNow},
-			groups:  map[string]*classicGroup{},
-			offsets: map[string]map[string]map[int32]offsetAndMetadata{},
+			c:        &Coordinator{now: fixedNow},
+			log:      slog.New(slog.DiscardHandler),
+			groups:   map[string]*classicGroup{},
+			consumer: map[string]*consumerGroup{},
+			offsets:  map[string]map[string]map[int32]offsetAndMetadata{},
 		}
 		s.replay(rec)
+		// A consumer group rebuilt from a record must derive its state
+		// and describe without panicking.
+		for _, g := range s.consumer {
+			_ = g.state()
+			_ = g.subscribedTopics()
+		}
 		// Replayed groups must describe and re-encode cleanly.
 		for _, g := range s.groups {
 			var out kmsg.DescribeGroupsResponseGroup
