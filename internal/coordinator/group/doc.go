@@ -16,7 +16,9 @@
 // broker leading that partition is the group's coordinator: OnElection
 // creates the partition's shard, which replays the partition's log (log
 // start to log end) into its state and only then serves requests
-// (COORDINATOR_LOAD_IN_PROGRESS meanwhile); OnResignation drops it
+// (COORDINATOR_LOAD_IN_PROGRESS meanwhile, except a classic Heartbeat,
+// answered NONE as Kafka does so that members keep their sessions
+// through a failover); OnResignation drops it
 // (NOT_COORDINATOR from then on, parked joins and syncs answered so).
 //
 // Each shard is owned by one goroutine. Requests, append completions and
@@ -37,7 +39,9 @@
 // offsets.retention.check.interval.ms cycle) are tasks on the broker's one
 // timing wheel (internal/purgatory's Timer), keyed like Kafka 4's
 // CoordinatorTimer: scheduling a key replaces its previous task, and a
-// task that fires after being replaced is ignored. The conditions Kafka's
+// task that fires after being replaced is ignored. Per-member keys carry
+// the group id with its length, so that client-chosen group and member
+// ids can never make two members share a deadline. The conditions Kafka's
 // old DelayedJoin and DelayedHeartbeat purgatory operations waited for are
 // all changed by the shard's own goroutine, which checks them right where
 // they change (as Kafka 4 does), so no goroutine sleeps per member and no
@@ -115,7 +119,9 @@
 // previous owner released it (UNRELEASED_PARTITIONS meanwhile). The
 // records are applied to the state at once, as Kafka's coordinator
 // runtime does, and the answer waits for them to be durable; a failed
-// append rolls the group back if nothing was written after it.
+// append rolls the group back if nothing was written after it, and the
+// members it restores get their session deadlines back (a fence that
+// failed to be written is retried when the session runs out again).
 //
 // The topics come from Config.Metadata: each heartbeat resolves the
 // members' regular expressions (RE2, matched against whole names,
