@@ -41,11 +41,13 @@ func startGroupBroker(t *testing.T) *groupBroker {
 	gb := &groupBroker{testBroker: b, groups: coord}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		req := kmsg.NewPtrHeartbeatRequest()
-		req.Version = 4
-		req.Group = "probe"
-		resp := b.raw(t, req).(*kmsg.HeartbeatResponse)
-		if resp.ErrorCode != kerr.CoordinatorLoadInProgress.Code {
+		// DescribeGroups says COORDINATOR_LOAD_IN_PROGRESS while the
+		// shard loads (Heartbeat does not: Kafka answers it NONE then).
+		req := kmsg.NewPtrDescribeGroupsRequest()
+		req.Version = 5
+		req.Groups = []string{"probe"}
+		resp := b.raw(t, req).(*kmsg.DescribeGroupsResponse)
+		if len(resp.Groups) == 1 && resp.Groups[0].ErrorCode != kerr.CoordinatorLoadInProgress.Code {
 			break
 		}
 		if time.Now().After(deadline) {
