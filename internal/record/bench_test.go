@@ -56,7 +56,8 @@ func benchRecords() []testRecord {
 // uncompressed batch (the least any validation must do; with this
 // package's kernel and with hash/crc32), the general
 // record walk on the uncompressed batch, and, for each codec,
-// decompressing the records block alone. Every sub-benchmark sets its
+// decompressing the records block alone, and for snappy both again with
+// snappy.DecodeStrict (the -DecodeStrict rows). Every sub-benchmark sets its
 // bytes to the uncompressed batch size, so MB/s compare the same logical
 // data, and reports CPU time (cpu-ns/op, cpu-MB/s) beside wall-clock
 // time. See doc.go for figures.
@@ -135,6 +136,35 @@ func BenchmarkValidate(b *testing.B) {
 			cpu.report(size)
 		})
 	}
+	// The same snappy rows with snappy.DecodeStrict, the pure-Go strict
+	// decoder used before decodeSnappyStrict, as the baseline.
+	batch := buildBatch(b, codecOpts(CodecSnappy), recs)
+	snappyBlockDecoder = decodeSnappyStrictGo
+	defer func() { snappyBlockDecoder = decodeSnappyStrict }()
+	b.Run("codec=snappy-DecodeStrict", func(b *testing.B) {
+		b.SetBytes(size)
+		b.ReportAllocs()
+		cpu := startCPUMeter(b)
+		for b.Loop() {
+			if _, err := Validate(batch, opts); err != nil {
+				b.Fatal(err)
+			}
+		}
+		cpu.report(size)
+	})
+	b.Run("decompress-only=snappy-DecodeStrict", func(b *testing.B) {
+		b.SetBytes(size)
+		b.ReportAllocs()
+		var buf []byte
+		cpu := startCPUMeter(b)
+		for b.Loop() {
+			var err error
+			if buf, err = AppendDecompressed(buf[:0], CodecSnappy, batch.RecordsBytes()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		cpu.report(size)
+	})
 }
 
 // BenchmarkValidateSmallRecords measures Validate where the record walk
