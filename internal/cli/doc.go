@@ -1,7 +1,9 @@
 // Package cli holds the client-side pieces shared by samsa's data and admin
-// subcommands (topic, produce, consume, group, perf): turning flag strings
-// into franz-go options (brokers, acks, compression, start offsets,
-// timestamps, headers), the offsets a group's reset-offsets moves to,
+// subcommands (topic, produce, consume, group, config, cluster, perf):
+// turning flag strings into franz-go options (brokers, acks, compression,
+// start offsets, timestamps, headers), kafka-configs.sh's --add-config
+// syntax (k=v pairs with [a,b] list values) for config alter, the offsets a
+// group's reset-offsets moves to,
 // rendering consumed records (--format), and a latency histogram for the
 // perf tools.
 //
