@@ -80,6 +80,12 @@ type OpenOptions struct {
 	// setting): RemoveExpiredProducers drops producers idle this long.
 	// 0 means DefaultProducerIDExpirationMs.
 	ProducerIDExpirationMs int64
+	// CleanerOffset is the partition's entry in cleaner-offset-checkpoint
+	// (0 if none): everything below it was written by the log cleaner,
+	// whose cleaned segments may end well before the next segment's base
+	// (compaction removes offsets). Recovery's gap rule does not apply
+	// to a segment followed by one starting at or below it.
+	CleanerOffset int64
 }
 
 // LoadStats describes what Open did, for logs, metrics and tests (a
@@ -154,6 +160,14 @@ type Log struct {
 	bgMu     sync.Mutex
 	bgClosed bool           // guarded by bgMu: no new background flushes
 	bg       sync.WaitGroup // flush-on-roll goroutines
+
+	// cleanMu serializes cleanings of this log (see cleaner_log.go); a
+	// cleaning takes appendMu and mu only for each group's swap.
+	cleanMu sync.Mutex
+	// deleteHorizon is the latest delete horizon (ms) the last cleaning
+	// stamped on or kept in a batch, 0 if none: once it has passed, the
+	// cleaner cleans the log again to drop expired tombstones (KIP-534).
+	deleteHorizon atomic.Int64
 }
 
 func (l *Log) config() LogConfig { return *l.cfg.Load() }

@@ -197,12 +197,18 @@ func (ld *loader) load() error {
 		switch {
 		case cut:
 			ld.dropFrom(i + 1)
-		case i >= runStart && next < ld.segs[i+1].base:
+		case i >= runStart && next < ld.segs[i+1].base && ld.segs[i+1].base > ld.opts.CleanerOffset:
 			// The segment ends before the next one begins, above the
 			// recovery point: its unflushed tail was lost whole (power
 			// loss at a batch boundary). Later data would follow a hole,
 			// so it goes too and the log stays a prefix of what was
-			// written. (Kafka keeps the hole.)
+			// written. (Kafka keeps the hole.) Segments the cleaner
+			// wrote end early by design: below the cleaner checkpoint
+			// the rule does not apply. The cleaner only rewrites fsynced
+			// data and checkpoints the recovery point before swapping
+			// (see cleaner.go), so a cleaned segment is normally below
+			// the recovery point and not scanned at all; the cleaner
+			// offset covers a lost or unreadable recovery checkpoint.
 			l.logger.Warn("segment ends before the next one begins; dropping the later segments", "base", ld.segs[i].base, "end", next, "nextBase", ld.segs[i+1].base)
 			ld.dropFrom(i + 1)
 		}

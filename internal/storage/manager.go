@@ -76,6 +76,9 @@ type ManagerConfig struct {
 	// and drives the flush check; nil means time.Now. The background
 	// tasks themselves run on real-time tickers.
 	Clock func() time.Time
+	// Cleaner configures the log cleaner (compaction, cleaner*.go); the
+	// zero value disables it.
+	Cleaner CleanerConfig
 }
 
 // ManagerLoadStats describes what Manager.Open did.
@@ -112,6 +115,8 @@ type Manager struct {
 	started bool                        // guarded by mu
 	closed  bool                        // guarded by mu
 	stats   ManagerLoadStats            // guarded by mu
+
+	cleaner *cleaner // the log cleaner's state (cleaner.go); set by NewManager
 }
 
 // logDir is one configured log dir.
@@ -183,6 +188,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		stop:   make(chan struct{}),
 		logs:   map[TopicPartition]*logSlot{},
 	}
+	m.cleaner = newCleaner(cfg.Cleaner)
 	if m.logger == nil {
 		m.logger = slog.New(slog.DiscardHandler)
 	}
@@ -507,7 +513,8 @@ const (
 	ckptRecoveryPoint checkpointSet = 1 << iota
 	ckptLogStart
 	ckptHighWatermark
-	allCheckpoints = ckptRecoveryPoint | ckptLogStart | ckptHighWatermark
+	ckptCleaner    // cleaner-offset-checkpoint (cleaner.go)
+	allCheckpoints = ckptRecoveryPoint | ckptLogStart | ckptHighWatermark | ckptCleaner
 )
 
 // checkpointDir writes the chosen checkpoint files of one log dir from
@@ -545,6 +552,9 @@ func (m *Manager) checkpointDir(d *logDir, which checkpointSet) error {
 			offsets[e.tp] = e.log.HighWatermark()
 		}
 		errs = append(errs, writeOffsetCheckpoint(filepath.Join(d.path, replicationOffsetCheckpointFile), offsets))
+	}
+	if which&ckptCleaner != 0 {
+		errs = append(errs, writeOffsetCheckpoint(cleanerCheckpointPath(d), m.cleaner.checkpointOffsets(logs)))
 	}
 	return errors.Join(errs...)
 }
@@ -593,6 +603,7 @@ func (m *Manager) Start() {
 	m.every(m.cfg.RecoveryCheckpointInterval, func() { m.checkpointAll(ckptRecoveryPoint) })
 	m.every(m.cfg.StartOffsetCheckpointInterval, func() { m.checkpointAll(ckptLogStart) })
 	m.every(m.cfg.HighWatermarkCheckpointInterval, func() { m.checkpointAll(ckptHighWatermark) })
+	m.startCleaner()
 }
 
 // every runs fn every d until Close; d <= 0 disables it.

@@ -18,6 +18,7 @@ type dirScan struct {
 	recovery   map[TopicPartition]int64
 	logStart   map[TopicPartition]int64
 	hw         map[TopicPartition]int64
+	cleaner    map[TopicPartition]int64 // cleaner-offset-checkpoint
 	partitions []partitionDir
 	deleted    []string // "-delete" directories to purge
 	rewrite    bool     // a checkpoint file was unreadable
@@ -217,6 +218,8 @@ func (m *Manager) scanDir(d *logDir) (*dirScan, error) {
 	sc.recovery = read(recoveryPointCheckpointFile)
 	sc.logStart = read(logStartOffsetCheckpointFile)
 	sc.hw = read(replicationOffsetCheckpointFile)
+	sc.cleaner = read(cleanerOffsetCheckpointFile)
+	m.cleaner.loadCheckpoint(sc.cleaner)
 	if !sc.clean {
 		m.logger.Info("no clean-shutdown marker; recovering logs from their recovery points", "dir", d.path)
 	}
@@ -278,6 +281,7 @@ func (m *Manager) loadDir(ctx context.Context, sc *dirScan) ([]loaded, int, erro
 		opts.LogStartOffset = sc.logStart[p.tp]
 		opts.HighWatermark = sc.hw[p.tp]
 		opts.CleanShutdown = sc.clean
+		opts.CleanerOffset = sc.cleaner[p.tp]
 		l, err := Open(filepath.Join(sc.dir.path, p.name), m.configFor(p.tp.Topic), opts)
 		if err != nil {
 			errs[i] = fmt.Errorf("load %s: %w", p.tp, err)

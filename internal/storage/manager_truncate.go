@@ -21,6 +21,9 @@ import "fmt"
 //
 // It returns ErrUnknownPartition if the manager has no log for tp.
 func (m *Manager) TruncateTo(tp TopicPartition, offset int64) error {
+	// The cleaner checkpoint must not stay above the new end: Open
+	// tolerates gaps below it (see OpenOptions.CleanerOffset).
+	m.cleaner.capOffset(tp, offset)
 	return m.truncate(tp, func(l *Log, checkpoint func() error) error {
 		return l.truncateTo(offset, checkpoint)
 	})
@@ -34,6 +37,7 @@ func (m *Manager) TruncateTo(tp TopicPartition, offset int64) error {
 // for why. It returns ErrUnknownPartition if the manager has no log for
 // tp.
 func (m *Manager) TruncateFullyAndStartAt(tp TopicPartition, offset int64) error {
+	m.cleaner.capOffset(tp, 0) // nothing of the new log was cleaned
 	return m.truncate(tp, func(l *Log, checkpoint func() error) error {
 		return l.truncateFullyAndStartAt(offset, checkpoint)
 	})
@@ -62,7 +66,7 @@ func (m *Manager) truncate(tp TopicPartition, fn func(l *Log, checkpoint func() 
 		l := s.log
 		m.ops.Add(1)
 		m.mu.Unlock()
-		err := fn(l, func() error { return m.checkpointDir(s.dir, ckptRecoveryPoint|ckptLogStart) })
+		err := fn(l, func() error { return m.checkpointDir(s.dir, ckptRecoveryPoint|ckptLogStart|ckptCleaner) })
 		m.ops.Done()
 		if err != nil {
 			return fmt.Errorf("truncate %s: %w", tp, err)
