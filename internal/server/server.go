@@ -95,6 +95,13 @@ func Start(ctx context.Context, cfg *config.BrokerConfig, log *slog.Logger) (_ *
 		DefaultConfig:                   replica.TopicPartitionConfig(b.LogDefaults).Log,
 		ConfigFor:                       s.topicLogConfig,
 		Logger:                          log.With("component", "storage"),
+		Cleaner: storage.CleanerConfig{
+			Enable:              b.LogCleanerEnable,
+			Threads:             int(b.LogCleanerThreads),
+			DedupeBufferSize:    b.LogCleanerDedupeBufferSize,
+			IOMaxBytesPerSecond: b.LogCleanerIOMaxBytesPerSecond,
+			Backoff:             b.LogCleanerBackoff,
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

@@ -15,7 +15,7 @@ type CleanerConfig struct {
 	// Enable runs the cleaner (log.cleaner.enable).
 	Enable bool
 	// Threads is the number of cleaner goroutines (log.cleaner.threads,
-	// default 1); 0 with Enable means 1.
+	// default 1); 0 runs none, as in Kafka.
 	Threads int
 	// DedupeBufferSize is the memory for the offset maps of all threads
 	// (log.cleaner.dedupe.buffer.size, default 128 MiB), split evenly.
@@ -30,9 +30,6 @@ type CleanerConfig struct {
 }
 
 func (c CleanerConfig) withDefaults() CleanerConfig {
-	if c.Threads <= 0 {
-		c.Threads = 1
-	}
 	if c.DedupeBufferSize <= 0 {
 		c.DedupeBufferSize = 128 << 20
 	}
@@ -175,7 +172,7 @@ func (m *Manager) CleanOnce() bool {
 		nowMs:       now,
 		firstDirty:  bestC.firstDirty,
 		uncleanable: bestC.firstUncleanable,
-		mapBudget:   c.cfg.DedupeBufferSize / int64(c.cfg.Threads),
+		mapBudget:   c.cfg.DedupeBufferSize / int64(max(c.cfg.Threads, 1)),
 		throttle: func(n int64) error {
 			return c.throttle.take(n, m.stop)
 		},

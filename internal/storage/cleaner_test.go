@@ -819,3 +819,50 @@ func FuzzCleaner(f *testing.F) {
 		}
 	})
 }
+
+// TestCleanerThreadsRunAndStop starts the manager's cleaner threads,
+// waits for them to clean a compacted log, and closes the manager
+// (goleak, in TestMain, checks they stopped).
+func TestCleanerThreadsRunAndStop(t *testing.T) {
+	dir := t.TempDir()
+	m, err := NewManager(ManagerConfig{Dirs: []string{dir}, DefaultConfig: compactCfg(),
+		Cleaner: CleanerConfig{Enable: true, Threads: 2, Backoff: 5 * time.Millisecond, IOMaxBytesPerSecond: 50 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Open(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	tp := TopicPartition{Topic: "c"}
+	l, err := m.GetOrCreate(tp, compactCfg(), [16]byte{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := newTestClock()
+	var recs []kv
+	for i := range 300 {
+		recs = append(recs, kv{key: fmt.Sprintf("k%d", i%3), value: "v"})
+	}
+	appendKVs(t, l, clk, record.CodecNone, recs)
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	m.Start()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := m.LastCleanStats(tp); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("cleaner threads never cleaned the log")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	offs, err := readOffsetCheckpoint(filepath.Join(dir, cleanerOffsetCheckpointFile))
+	if err != nil || offs[tp] == 0 {
+		t.Fatalf("cleaner checkpoint after Close: %v %v", offs, err)
+	}
+}

@@ -26,7 +26,7 @@
 //
 // Transient names: *.deleted (a segment removed from the log whose files
 // wait file.delete.delay.ms for in-flight reads), *.cleaned and *.swap
-// (log cleaner output), *.tmp (an atomic checkpoint write). Open removes
+// (log cleaner output, see Compaction), *.tmp (an atomic checkpoint write). Open removes
 // or completes all of them.
 //
 // # .log
@@ -182,6 +182,83 @@
 // doomed segments come back overlapping newer data; recovery keeps the
 // earlier segment, which holds the newer data, and sets the later ones
 // aside (Open, setAside).
+//
+// # Compaction (the log cleaner, cleaner*.go)
+//
+// Kafka's LogCleaner for logs whose cleanup.policy has compact. The
+// Manager runs log.cleaner.threads goroutines (stopped by Close); each
+// picks the filthiest log (CleanOnce) and cleans it:
+//
+//   - The dirty section runs from the partition's entry in
+//     cleaner-offset-checkpoint (the offset the last cleaning reached;
+//     Kafka's format, one file per log dir) to the first uncleanable
+//     offset: the lowest of the active segment's base, the last stable
+//     offset (at most the high watermark), the recovery point, and the
+//     base of the first segment with data younger than
+//     min.compaction.lag.ms, rounded down to a segment base. A log is
+//     cleaned when its dirty ratio (dirty bytes over clean plus dirty)
+//     is above min.cleanable.dirty.ratio, when max.compaction.lag.ms has
+//     passed for its first dirty segment, or when a delete horizon its
+//     last cleaning set has come.
+//   - An offset map (key -> latest offset) is built over the dirty
+//     section: an exact Go map, within log.cleaner.dedupe.buffer.size /
+//     log.cleaner.threads bytes (key length + 64 per entry), where Kafka
+//     hashes keys into a fixed buffer; when it is full the cleaning stops
+//     at the last batch mapped.
+//   - Every segment from the log start to the end of the mapped range is
+//     rewritten, in groups that fit segment.bytes, segment.index.bytes
+//     and an int32 of offsets (groupSegmentsBySize), into one cleaned
+//     segment per group named after the group's first base offset. A
+//     record stays if no later offset of its key is mapped; a record
+//     without a key goes (produce refuses them on compacted topics); data
+//     of aborted transactions goes (.txnindex). A batch whose records
+//     all stay is copied byte for byte; otherwise it is re-encoded with
+//     the same base offset, last offset delta (so its last sequence
+//     survives), producer id, epoch, base sequence, leader epoch and
+//     codec (recompressed). The last batch of each producer the producer
+//     state knows is kept even when emptied (a header with no records),
+//     as Kafka does, so its sequence survives a restart.
+//
+// Tombstones and transaction markers live delete.retention.ms after the
+// first cleaning that keeps them (KIP-534): that cleaning re-encodes
+// their batch with attribute bit 6 (delete horizon) set and the horizon
+// in the base timestamp field:
+//
+//	offset  size  field
+//	    17     4  crc             recomputed over attributes..end
+//	    21     2  attributes      bit 6 set: the batch has a delete horizon
+//	    27     8  baseTimestamp   now + delete.retention.ms (the horizon)
+//	    35     8  maxTimestamp    largest record timestamp, unchanged
+//	              records: timestampDelta = record timestamp - horizon
+//	              (negative; base + delta is still each record's timestamp)
+//
+// A later cleaning at or after the horizon drops the tombstones; a marker
+// goes once no batch of its transaction remains and its horizon has
+// passed. Consumers compute base + delta, as Kafka's and franz-go's do,
+// so they see the original timestamps.
+//
+// Crash safety is Kafka's protocol: a group is written to *.cleaned files
+// and fsynced, renamed to *.swap (directory fsynced); then, under the
+// append lock, the new segment replaces the group in the segment list,
+// the old files are renamed *.deleted (removed after
+// file.delete.delay.ms, so readers holding them finish), the *.swap files
+// are renamed to their live names and the directory is fsynced. Open
+// discards *.cleaned files and completes *.swap files (deleting the
+// segments they replace). Appends and reads go on during a cleaning:
+// only each group's swap takes the append lock and mu. Cleaned segments
+// end before the next segment begins (compaction removes offsets), which
+// recovery's gap rule would take for a lost tail; three things keep it
+// from dropping cleaned data: the cleaner only rewrites data below the
+// recovery point; the manager writes recovery-point-offset-checkpoint
+// before the first swap, so an unclean start never scans a cleaned
+// segment; and Open does not apply the gap rule below the cleaner
+// checkpoint (OpenOptions.CleanerOffset), for a recovery checkpoint that
+// was lost. Truncation lowers the cleaner checkpoint first.
+//
+// Not done yet: transactions are not implemented by the broker, so the
+// transactional rules (aborted data, markers) are exercised only by
+// tests that write such batches directly; log.cleaner.io.buffer.size and
+// the load factor are not used (the Go map has no load factor).
 //
 // # fsync failure
 //
