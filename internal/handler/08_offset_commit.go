@@ -32,7 +32,11 @@ func serveOffsetCommit(h *Handler, c *Context, req *kmsg.OffsetCommitRequest) {
 		partition int // index in its Partitions
 	}
 	refused := map[key]int16{}
-	names := make([]string, len(req.Topics))
+	// forwarded lists the entries sent to the coordinator, in the order
+	// it answers them: its answer is matched back by position, not by
+	// topic and partition, so that a partition named twice gets each
+	// entry's own code.
+	var forwarded []key
 	fwd := *req
 	fwd.Topics = nil
 	for i, rt := range req.Topics {
@@ -47,7 +51,6 @@ func serveOffsetCommit(h *Handler, c *Context, req *kmsg.OffsetCommitRequest) {
 		} else if im.Topic(name) == nil {
 			code = kerr.UnknownTopicOrPartition.Code
 		}
-		names[i] = name
 		ft := rt
 		ft.Topic = name
 		ft.Partitions = nil
@@ -66,12 +69,13 @@ func serveOffsetCommit(h *Handler, c *Context, req *kmsg.OffsetCommitRequest) {
 				continue
 			}
 			ft.Partitions = append(ft.Partitions, rp)
+			forwarded = append(forwarded, key{i, j})
 		}
 		if len(ft.Partitions) > 0 {
 			fwd.Topics = append(fwd.Topics, ft)
 		}
 	}
-	finish := func(codes map[string]map[int32]int16) {
+	finish := func(codes map[key]int16) {
 		resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
 		for i, rt := range req.Topics {
 			t := kmsg.NewOffsetCommitResponseTopic()
@@ -82,8 +86,11 @@ func serveOffsetCommit(h *Handler, c *Context, req *kmsg.OffsetCommitRequest) {
 				p.Partition = rp.Partition
 				if code, ok := refused[key{i, j}]; ok {
 					p.ErrorCode = code
+				} else if code, ok := codes[key{i, j}]; ok {
+					p.ErrorCode = code
 				} else {
-					p.ErrorCode = codes[names[i]][rp.Partition]
+					// The coordinator answers every entry it is given.
+					p.ErrorCode = kerr.UnknownServerError.Code
 				}
 				t.Partitions = append(t.Partitions, p)
 			}
@@ -96,13 +103,14 @@ func serveOffsetCommit(h *Handler, c *Context, req *kmsg.OffsetCommitRequest) {
 		return
 	}
 	h.deps.Groups.OffsetCommit(&fwd, func(resp *kmsg.OffsetCommitResponse) {
-		codes := map[string]map[int32]int16{}
+		codes := make(map[key]int16, len(forwarded))
+		n := 0
 		for _, t := range resp.Topics {
-			if codes[t.Topic] == nil {
-				codes[t.Topic] = map[int32]int16{}
-			}
 			for _, p := range t.Partitions {
-				codes[t.Topic][p.Partition] = p.ErrorCode
+				if n < len(forwarded) {
+					codes[forwarded[n]] = p.ErrorCode
+				}
+				n++
 			}
 		}
 		finish(codes)

@@ -37,7 +37,7 @@ type pendingCommit struct {
 func (c *Coordinator) OffsetCommit(req *kmsg.OffsetCommitRequest, done func(*kmsg.OffsetCommitResponse)) {
 	s, code := c.shardFor(req.Group)
 	if code != 0 {
-		done(commitResponse(req, func(string, int32) int16 { return code }))
+		done(commitResponse(req, func(int) int16 { return code }))
 		return
 	}
 	cr := &commitRequest{
@@ -64,7 +64,7 @@ func (c *Coordinator) OffsetCommit(req *kmsg.OffsetCommitRequest, done func(*kms
 	}
 	s.post(event{
 		run:   func() { s.commit(cr) },
-		abort: func() { done(commitResponse(req, func(string, int32) int16 { return codeNotCoordinator })) },
+		abort: func() { done(commitResponse(req, func(int) int16 { return codeNotCoordinator })) },
 	})
 }
 
@@ -89,9 +89,13 @@ type commitPartition struct {
 }
 
 // commitResponse shapes an OffsetCommit answer like the request, with
-// each partition's code from code.
-func commitResponse(req *kmsg.OffsetCommitRequest, code func(topic string, partition int32) int16) *kmsg.OffsetCommitResponse {
+// the code of the i-th partition entry (counting across topics, in
+// request order) from code(i). Entries are answered one by one, as Kafka
+// does, so that a request naming a partition twice gets each entry's own
+// outcome.
+func commitResponse(req *kmsg.OffsetCommitRequest, code func(i int) int16) *kmsg.OffsetCommitResponse {
 	resp := kmsg.NewOffsetCommitResponse()
+	i := 0
 	for _, t := range req.Topics {
 		rt := kmsg.NewOffsetCommitResponseTopic()
 		rt.Topic = t.Topic
@@ -99,7 +103,8 @@ func commitResponse(req *kmsg.OffsetCommitRequest, code func(topic string, parti
 		for _, p := range t.Partitions {
 			rp := kmsg.NewOffsetCommitResponseTopicPartition()
 			rp.Partition = p.Partition
-			rp.ErrorCode = code(t.Topic, p.Partition)
+			rp.ErrorCode = code(i)
+			i++
 			rt.Partitions = append(rt.Partitions, rp)
 		}
 		resp.Topics = append(resp.Topics, rt)
@@ -111,7 +116,7 @@ func commitResponse(req *kmsg.OffsetCommitRequest, code func(topic string, parti
 // storeOffsets callback, on the shard goroutine.
 func (s *shard) commit(r *commitRequest) {
 	all := func(code int16) {
-		r.done(commitResponse(r.req, func(string, int32) int16 { return code }))
+		r.done(commitResponse(r.req, func(int) int16 { return code }))
 	}
 	if cg := s.consumer[r.group]; cg != nil {
 		// A KIP-848 consumer group: member epochs, not generations.
@@ -136,14 +141,16 @@ func (s *shard) commit(r *commitRequest) {
 	if r.retention != -1 && r.version <= 4 {
 		expire = now + r.retention
 	}
-	codes := map[offsetKey]int16{}
+	// tooLarge marks the entries (r.parts, in request order) refused
+	// for their metadata; the others take the append's outcome.
+	tooLarge := make([]bool, len(r.parts))
 	var recs []kv
 	var keys []offsetKey
 	var values []offsetAndMetadata
-	for _, p := range r.parts {
+	for i, p := range r.parts {
 		k := offsetKey{r.group, p.topic, p.partition}
 		if len(p.metadata) > s.c.set.metadataMaxBytes {
-			codes[k] = codeOffsetMetadataTooLarge
+			tooLarge[i] = true
 			continue
 		}
 		o := offsetAndMetadata{offset: p.offset, leaderEpoch: p.leaderEpoch, metadata: p.metadata,
@@ -156,9 +163,9 @@ func (s *shard) commit(r *commitRequest) {
 		values = append(values, o)
 	}
 	respond := func(appendCode int16) {
-		r.done(commitResponse(r.req, func(topic string, partition int32) int16 {
-			if c, ok := codes[offsetKey{r.group, topic, partition}]; ok {
-				return c
+		r.done(commitResponse(r.req, func(i int) int16 {
+			if i < len(tooLarge) && tooLarge[i] {
+				return codeOffsetMetadataTooLarge
 			}
 			return appendCode
 		}))
