@@ -550,7 +550,12 @@ func TestCleanDirtyRatioSelection(t *testing.T) {
 
 func TestCleanConcurrentReadsAndAppends(t *testing.T) {
 	clk := newTestClock()
-	l := newTestLog(t, compactCfg(), clk)
+	// Readers hold a ReadResult's file across the swap; replaced segment
+	// files stay open for file.delete.delay.ms (Kafka's protection for
+	// in-flight reads), which compactCfg sets to 0 for the other tests.
+	cfg := compactCfg()
+	cfg.FileDeleteDelayMs = 60000
+	l := newTestLog(t, cfg, clk)
 	var recs []kv
 	for i := range 400 {
 		recs = append(recs, kv{key: fmt.Sprintf("k%d", i%13), value: strings.Repeat("v", 25)})
