@@ -79,6 +79,19 @@ func (c *cleaner) capOffset(tp TopicPartition, offset int64) {
 	}
 }
 
+// forget drops tp's cleaner checkpoint and statistics (its log was
+// deleted): a partition created again under the same name starts
+// uncleaned, as Kafka's LogCleanerManager.updateCheckpoints removes a
+// deleted partition's entry. Without it the new log would inherit a
+// checkpoint describing the old one's data, and Open would skip the gap
+// rule below it.
+func (c *cleaner) forget(tp TopicPartition) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.offsets, tp)
+	delete(c.lastStats, tp)
+}
+
 // LastCleanStats returns the statistics of tp's latest cleaning.
 func (m *Manager) LastCleanStats(tp TopicPartition) (CleanStats, bool) {
 	c := m.cleaner
@@ -135,6 +148,7 @@ func (m *Manager) CleanOnce() bool {
 	var (
 		best      logEntry
 		bestC     cleanable
+		bestGen   uint64
 		bestRatio = -1.0
 	)
 	entries := m.snapshot(nil)
@@ -144,6 +158,7 @@ func (m *Manager) CleanOnce() bool {
 		if !cfg.Compact || c.inProgress[e.tp] || e.log.Failed() {
 			continue
 		}
+		gen := e.log.cleanGen.Load() // before the bounds it guards
 		ci := e.log.cleanableInfo(c.offsets[e.tp], now)
 		ratio := ci.ratio()
 		if !(ci.needNow && ci.cleanBytes+ci.dirtyBytes > 0) && !(ci.dirtyBytes > 0 && ratio > cfg.MinCleanableDirtyRatio) {
@@ -153,7 +168,7 @@ func (m *Manager) CleanOnce() bool {
 			ratio = math.Inf(1) // Kafka cleans logs past max.compaction.lag.ms first
 		}
 		if ratio > bestRatio {
-			best, bestC, bestRatio = e, ci, ratio
+			best, bestC, bestGen, bestRatio = e, ci, gen, ratio
 		}
 	}
 	if bestRatio < 0 {
@@ -181,14 +196,20 @@ func (m *Manager) CleanOnce() bool {
 		// offset, so a crash from here on never has recovery scan (and
 		// apply the gap rule to) a cleaned segment.
 		beforeSwap: func(int64) error { return m.checkpointDir(best.dir, ckptRecoveryPoint) },
+		// Recorded under the log's cleanMu, so that a truncation (which
+		// caps the checkpoint under cleanMu) cannot come in between.
+		onCleaned: func(st CleanStats) {
+			c.mu.Lock()
+			c.offsets[best.tp] = st.EndOffset
+			c.lastStats[best.tp] = st
+			c.mu.Unlock()
+		},
+		gen:      bestGen,
+		checkGen: true,
 	}
 	st, err := best.log.clean(run)
 	switch {
 	case err == nil:
-		c.mu.Lock()
-		c.offsets[best.tp] = st.EndOffset
-		c.lastStats[best.tp] = st
-		c.mu.Unlock()
 		if err := m.checkpointDir(best.dir, ckptCleaner); err != nil {
 			m.logger.Error("writing cleaner checkpoint", "dir", best.dir.path, "err", err)
 		}

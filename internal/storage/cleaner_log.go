@@ -141,7 +141,17 @@ type cleanRun struct {
 	mapBudget   int64                 // bytes the offset map may use
 	throttle    func(n int64) error   // called per batch read or written; may return ErrCleaningAborted
 	beforeSwap  func(end int64) error // called once cleaned segments are durable, before the first swap
-	ioBuf       []byte
+	// onCleaned, if set, runs when the cleaning succeeded, still under
+	// cleanMu: the cleaner records its checkpoint there, so no truncation
+	// (which takes cleanMu) can come between the cleaning and that
+	// record and leave the checkpoint above the truncated log's end.
+	onCleaned func(st CleanStats)
+	// gen, if checkGen, is the log's cleanGen when firstDirty and
+	// uncleanable were computed; a truncation or deletion since then
+	// aborts the cleaning.
+	gen      uint64
+	checkGen bool
+	ioBuf    []byte
 }
 
 // offsetMap is the cleaner's key -> latest offset map (Kafka's
@@ -280,6 +290,9 @@ func (l *Log) clean(run *cleanRun) (CleanStats, error) {
 	l.cleanMu.Lock()
 	defer l.cleanMu.Unlock()
 	st := CleanStats{FirstDirty: run.firstDirty, DeleteHorizonMs: -1}
+	if run.checkGen && l.cleanGen.Load() != run.gen {
+		return st, fmt.Errorf("%w: the log was truncated since its dirty section was computed", ErrCleaningAborted)
+	}
 	cfg := l.config()
 	l.mu.RLock()
 	if l.closed {
@@ -358,7 +371,38 @@ func (l *Log) clean(run *cleanRun) (CleanStats, error) {
 	} else {
 		l.deleteHorizon.Store(0)
 	}
+	if run.onCleaned != nil {
+		run.onCleaned(st)
+	}
 	return st, nil
+}
+
+// abortCleaning is Kafka's LogCleanerManager.abortAndPauseCleaning: it
+// makes a cleaning of this log in progress stop (at its next batch read
+// or swap, with ErrCleaningAborted) and waits for it, and keeps any new
+// one from starting until release is called. Truncation and deletion
+// call it before changing the log: a cleaning's offset map may hold
+// offsets a truncation removes, and a record those offsets superseded
+// is then the latest of its key again; cleaning on would drop it, or
+// swap in a segment read before the truncation (with the truncated data
+// in it). Lock order: cleanMu before appendMu.
+func (l *Log) abortCleaning() (release func()) {
+	l.cleanAborts.Add(1)
+	l.cleanMu.Lock()
+	l.cleanGen.Add(1)
+	return func() {
+		l.cleanAborts.Add(-1)
+		l.cleanMu.Unlock()
+	}
+}
+
+// cleaningAborted returns ErrCleaningAborted if an abortCleaning caller
+// is waiting.
+func (l *Log) cleaningAborted() error {
+	if l.cleanAborts.Load() > 0 {
+		return fmt.Errorf("%w: the log is being truncated or deleted", ErrCleaningAborted)
+	}
+	return nil
 }
 
 // buildOffsetMap reads the dirty section's batches and maps each key to
@@ -421,6 +465,9 @@ func (l *Log) forEachBatch(s *segment, run *cleanRun, fn func(b record.Batch) (b
 	}
 	var pos int64
 	for pos < size {
+		if err := l.cleaningAborted(); err != nil {
+			return err
+		}
 		n := min(int64(len(run.ioBuf)), size-pos)
 		buf := run.ioBuf[:n]
 		if _, err := s.log.ReadAt(buf, pos); err != nil {
@@ -699,6 +746,10 @@ func (s *segment) renameSuffix(suffix string) error {
 func (l *Log) replaceSegments(g []*segment, cs *segment) error {
 	l.appendMu.Lock()
 	defer l.appendMu.Unlock()
+	if err := l.cleaningAborted(); err != nil {
+		cs.removeFiles()
+		return err
+	}
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()

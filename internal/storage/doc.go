@@ -253,7 +253,18 @@
 // before the first swap, so an unclean start never scans a cleaned
 // segment; and Open does not apply the gap rule below the cleaner
 // checkpoint (OpenOptions.CleanerOffset), for a recovery checkpoint that
-// was lost. Truncation lowers the cleaner checkpoint first.
+// was lost.
+//
+// Truncation and deletion first abort a cleaning of the log in progress
+// and hold off new ones until they are done (Kafka's
+// abortAndPauseCleaning; Log.abortCleaning): the offset map may hold
+// offsets the truncation removes, so records it marks superseded can be
+// the latest of their keys again, and a segment read before the
+// truncation may hold truncated data. A cleaning whose dirty section was
+// computed before a truncation starts over. Truncation caps the cleaner
+// checkpoint at the new end while the cleaner is held off (a cleaning
+// records its checkpoint under the same lock), and deleting a log drops
+// its entry, so a partition created again starts uncleaned.
 //
 // Not done yet: transactions are not implemented by the broker, so the
 // transactional rules (aborted data, markers) are exercised only by

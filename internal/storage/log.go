@@ -164,6 +164,16 @@ type Log struct {
 	// cleanMu serializes cleanings of this log (see cleaner_log.go); a
 	// cleaning takes appendMu and mu only for each group's swap.
 	cleanMu sync.Mutex
+	// cleanAborts counts the callers (truncation, deletion) waiting for
+	// cleanMu to change what a cleaning in progress read: while it is
+	// non-zero a cleaning stops at its next batch or swap
+	// (ErrCleaningAborted), as Kafka's abortAndPauseCleaning makes it.
+	cleanAborts atomic.Int32
+	// cleanGen counts the changes abortCleaning let through: a cleaning
+	// whose dirty section was computed under an older generation (before
+	// it took cleanMu) starts over, since a truncation may have moved the
+	// bounds it was computed from.
+	cleanGen atomic.Uint64
 	// deleteHorizon is the latest delete horizon (ms) the last cleaning
 	// stamped on or kept in a batch, 0 if none: once it has passed, the
 	// cleaner cleans the log again to drop expired tombstones (KIP-534).

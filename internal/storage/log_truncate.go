@@ -44,21 +44,41 @@ func (l *Log) truncateTo(offset int64, checkpoint func() error) error {
 	if offset < 0 {
 		return fmt.Errorf("%w: cannot truncate to negative offset %d", ErrOffsetOutOfRange, offset)
 	}
-	l.appendMu.Lock()
-	defer l.appendMu.Unlock()
-	if l.closed {
-		return ErrLogClosed
-	}
-	if err := l.failedErr(); err != nil {
-		return err
-	}
-	leo := l.leo.Load()
-	if offset >= leo {
-		if l.epochs.truncateFromEnd(leo) {
-			return l.epochs.persist()
+	// A truncation that removes data first stops a cleaning in progress
+	// and holds off new ones (see abortCleaning); one at or above the end
+	// changes no data and does not wait for the cleaner. The end is
+	// checked again under appendMu, since appends may have passed offset
+	// meanwhile.
+	aborted := false
+	for {
+		if !aborted && offset < l.leo.Load() {
+			release := l.abortCleaning()
+			defer release()
+			aborted = true
 		}
-		return nil
+		l.appendMu.Lock()
+		if l.closed {
+			l.appendMu.Unlock()
+			return ErrLogClosed
+		}
+		if err := l.failedErr(); err != nil {
+			l.appendMu.Unlock()
+			return err
+		}
+		leo := l.leo.Load()
+		if offset >= leo {
+			defer l.appendMu.Unlock()
+			if l.epochs.truncateFromEnd(leo) {
+				return l.epochs.persist()
+			}
+			return nil
+		}
+		if aborted {
+			break
+		}
+		l.appendMu.Unlock()
 	}
+	defer l.appendMu.Unlock()
 	return l.truncateWith(offset, checkpoint, func() error {
 		if l.segments[0].base > offset {
 			return l.truncateFullyLocked(offset)
@@ -268,6 +288,8 @@ func (l *Log) truncateFullyAndStartAt(offset int64, checkpoint func() error) err
 	if offset < 0 {
 		return fmt.Errorf("%w: cannot restart at negative offset %d", ErrOffsetOutOfRange, offset)
 	}
+	release := l.abortCleaning()
+	defer release()
 	l.appendMu.Lock()
 	defer l.appendMu.Unlock()
 	if l.closed {

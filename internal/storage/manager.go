@@ -436,6 +436,13 @@ func (m *Manager) remove(tp TopicPartition, stray bool) error {
 func (m *Manager) deleteLog(tp TopicPartition, s *logSlot, stray bool) error {
 	l := s.log
 	dir := l.Dir()
+	// Stop a cleaning of it first and keep the cleaner out until the
+	// directory is renamed: a cleaning writes .cleaned and .swap files by
+	// path, which after the rename may be a new log of the partition. Its
+	// cleaner checkpoint goes with it.
+	release := l.abortCleaning()
+	defer release()
+	m.cleaner.forget(tp)
 	// Close before renaming: an open Log writes by path (rolls, the epoch
 	// checkpoint), and after the rename its old path may belong to a new
 	// log of the same partition.

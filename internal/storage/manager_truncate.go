@@ -23,8 +23,11 @@ import "fmt"
 func (m *Manager) TruncateTo(tp TopicPartition, offset int64) error {
 	// The cleaner checkpoint must not stay above the new end: Open
 	// tolerates gaps below it (see OpenOptions.CleanerOffset).
+	// It is capped again inside the truncation, which holds off the
+	// cleaner (Log.abortCleaning): a cleaning that finished in between
+	// may have recorded a higher one.
 	m.cleaner.capOffset(tp, offset)
-	return m.truncate(tp, func(l *Log, checkpoint func() error) error {
+	return m.truncate(tp, func() { m.cleaner.capOffset(tp, offset) }, func(l *Log, checkpoint func() error) error {
 		return l.truncateTo(offset, checkpoint)
 	})
 }
@@ -38,15 +41,16 @@ func (m *Manager) TruncateTo(tp TopicPartition, offset int64) error {
 // tp.
 func (m *Manager) TruncateFullyAndStartAt(tp TopicPartition, offset int64) error {
 	m.cleaner.capOffset(tp, 0) // nothing of the new log was cleaned
-	return m.truncate(tp, func(l *Log, checkpoint func() error) error {
+	return m.truncate(tp, func() { m.cleaner.capOffset(tp, 0) }, func(l *Log, checkpoint func() error) error {
 		return l.truncateFullyAndStartAt(offset, checkpoint)
 	})
 }
 
 // truncate runs fn on tp's log, handing it the checkpoint writer of the
-// log's dir. A partition being created or deleted is waited for; Close
+// log's dir, which runs capCleaner (under the log's cleanMu, held by the
+// truncation) before writing. A partition being created or deleted is waited for; Close
 // waits for a truncation in flight.
-func (m *Manager) truncate(tp TopicPartition, fn func(l *Log, checkpoint func() error) error) error {
+func (m *Manager) truncate(tp TopicPartition, capCleaner func(), fn func(l *Log, checkpoint func() error) error) error {
 	for {
 		m.mu.Lock()
 		if err := m.usableLocked(); err != nil {
@@ -66,7 +70,10 @@ func (m *Manager) truncate(tp TopicPartition, fn func(l *Log, checkpoint func() 
 		l := s.log
 		m.ops.Add(1)
 		m.mu.Unlock()
-		err := fn(l, func() error { return m.checkpointDir(s.dir, ckptRecoveryPoint|ckptLogStart|ckptCleaner) })
+		err := fn(l, func() error {
+			capCleaner()
+			return m.checkpointDir(s.dir, ckptRecoveryPoint|ckptLogStart|ckptCleaner)
+		})
 		m.ops.Done()
 		if err != nil {
 			return fmt.Errorf("truncate %s: %w", tp, err)

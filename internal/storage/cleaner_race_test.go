@@ -1,0 +1,149 @@
+package storage
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/samsa-streaming/samsa/internal/record"
+)
+
+// waitTruncation runs truncate in a goroutine from inside a cleaning
+// (a testHookCleanerSwap) and returns once it finished or is waiting for
+// the cleaning to stop (cleanAborts), so the cleaning goes on to its
+// swap with the truncation either done or pending, never deadlocked.
+func waitTruncation(t *testing.T, l *Log, truncate func() error) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- truncate() }()
+	for l.cleanAborts.Load() == 0 {
+		select {
+		case err := <-done:
+			// Put it back for the caller.
+			done <- err
+			return done
+		default:
+			runtime.Gosched()
+		}
+	}
+	return done
+}
+
+// TestCleanAbortedByTruncation: a truncation that comes while a
+// cleaning is in progress (after its offset map was built, before a
+// swap) must not let the cleaning drop records whose only newer version
+// was truncated away, nor leave the cleaner checkpoint above the new
+// log end (Kafka's LogManager.truncateTo aborts and pauses cleaning
+// around the truncation).
+func TestCleanAbortedByTruncation(t *testing.T) {
+	for _, full := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fully=%v", full), func(t *testing.T) {
+			dir := t.TempDir()
+			m := newTestManager(t, []string{dir}, func(c *ManagerConfig) { c.DefaultConfig = compactCfg() })
+			tp := TopicPartition{Topic: "c"}
+			l, err := m.GetOrCreate(tp, compactCfg(), [16]byte{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			clk := newTestClock()
+			var recs []kv
+			recs = append(recs, kv{key: "a", value: "old"})
+			for i := range 40 {
+				recs = append(recs, kv{key: fmt.Sprintf("f%d", i), value: strings.Repeat("x", 20)})
+			}
+			recs = append(recs, kv{key: "a", value: "new"})
+			for i := range 40 {
+				recs = append(recs, kv{key: fmt.Sprintf("g%d", i), value: strings.Repeat("y", 20)})
+			}
+			written := appendKVs(t, l, clk, record.CodecNone, recs)
+			if err := l.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			cut := written[41].offset // "a"="new"
+			if full {
+				cut = 0
+			}
+			var pending <-chan error
+			testHookCleanerSwap = func(hl *Log, g []*segment, cs *segment) error {
+				if pending == nil {
+					pending = waitTruncation(t, hl, func() error {
+						if full {
+							return m.TruncateFullyAndStartAt(tp, 0)
+						}
+						return m.TruncateTo(tp, cut)
+					})
+				}
+				return nil
+			}
+			m.CleanOnce()
+			testHookCleanerSwap = nil
+			if pending == nil {
+				t.Fatal("the cleaning never reached a swap")
+			}
+			if err := <-pending; err != nil {
+				t.Fatal(err)
+			}
+			if l.LogEndOffset() != cut {
+				t.Fatalf("log end %d after truncation, want %d", l.LogEndOffset(), cut)
+			}
+			if ck := m.CleanerCheckpoint(tp); ck > l.LogEndOffset() {
+				t.Fatalf("cleaner checkpoint %d above the log end %d after truncation", ck, l.LogEndOffset())
+			}
+			l.SetHighWatermark(l.LogEndOffset())
+			got := latest(readAllKVs(t, l))
+			var below []kv
+			for _, r := range written {
+				if r.offset < cut {
+					below = append(below, r)
+				}
+			}
+			for k, want := range latest(below) {
+				if g, ok := got[k]; !ok || g.offset != want.offset || g.value != want.value {
+					t.Fatalf("key %q: got %+v (present %v), want %+v", k, g, ok, want)
+				}
+			}
+			if len(got) != len(latest(below)) {
+				t.Fatalf("%d keys after truncation, want %d", len(got), len(latest(below)))
+			}
+		})
+	}
+}
+
+// TestDeleteForgetsCleanerCheckpoint: a partition deleted and created
+// again must not inherit the old log's cleaner checkpoint (Open would
+// skip the gap rule below it, hiding a torn tail of the new log, and the
+// cleaner would take the new log's data below it as already cleaned).
+func TestDeleteForgetsCleanerCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	m := newTestManager(t, []string{dir}, func(c *ManagerConfig) { c.DefaultConfig = compactCfg() })
+	tp := TopicPartition{Topic: "c"}
+	l, err := m.GetOrCreate(tp, compactCfg(), [16]byte{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := newTestClock()
+	var recs []kv
+	for i := range 200 {
+		recs = append(recs, kv{key: fmt.Sprintf("k%d", i%7), value: strings.Repeat("x", 20)})
+	}
+	appendKVs(t, l, clk, record.CodecNone, recs)
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if !m.CleanOnce() || m.CleanerCheckpoint(tp) == 0 {
+		t.Fatal("the log was not cleaned")
+	}
+	if err := m.Delete(tp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.GetOrCreate(tp, compactCfg(), [16]byte{}); err != nil {
+		t.Fatal(err)
+	}
+	if ck := m.CleanerCheckpoint(tp); ck != 0 {
+		t.Fatalf("recreated partition has cleaner checkpoint %d, want 0", ck)
+	}
+	if _, ok := m.LastCleanStats(tp); ok {
+		t.Fatal("recreated partition has the deleted log's cleaning statistics")
+	}
+}
