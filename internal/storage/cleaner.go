@@ -195,7 +195,20 @@ func (m *Manager) CleanOnce() bool {
 		// segment is swapped in: it is at least the first uncleanable
 		// offset, so a crash from here on never has recovery scan (and
 		// apply the gap rule to) a cleaned segment.
-		beforeSwap: func(int64) error { return m.checkpointDir(best.dir, ckptRecoveryPoint) },
+		beforeSwap: func(end int64) error {
+			// The cleaner checkpoint goes with it, at the end of the
+			// range this cleaning rewrites: should the recovery point
+			// checkpoint be lost, Open still knows that the segments
+			// below it may end early (see OpenOptions.CleanerOffset).
+			// clean runs this under the log's cleanMu, like onCleaned.
+			// Should a swap fail after this, the checkpoint stays: the
+			// groups already swapped need it, and what is lost is only
+			// that the rest of [firstDirty, end) is not mapped again.
+			c.mu.Lock()
+			c.offsets[best.tp] = max(c.offsets[best.tp], end)
+			c.mu.Unlock()
+			return m.checkpointDir(best.dir, ckptRecoveryPoint|ckptCleaner)
+		},
 		// Recorded under the log's cleanMu, so that a truncation (which
 		// caps the checkpoint under cleanMu) cannot come in between.
 		onCleaned: func(st CleanStats) {

@@ -325,14 +325,24 @@ func (l *Log) clean(run *cleanRun) (CleanStats, error) {
 	}
 
 	om := newOffsetMap(run.mapBudget)
-	if err := l.buildOffsetMap(segs, run, om, newCleanerTxns(slices.Clone(aborted)), &st); err != nil {
+	stop, err := l.buildOffsetMap(segs, run, om, newCleanerTxns(slices.Clone(aborted)), &st)
+	if err != nil {
 		return st, err
 	}
-	end := max(om.latest+1, run.firstDirty)
+	// end is where the mapped range ends: the whole dirty section, or
+	// the first batch the full map could not take. Only the segments
+	// wholly below it are rewritten (a segment the map stopped in waits
+	// for the next cleaning, which starts at end). So every cleaned
+	// segment is followed by one based at or below end, the cleaner
+	// checkpoint this cleaning makes durable before its first swap:
+	// Open's gap rule, which a cleaned segment ending early would trip,
+	// never applies to it even when the recovery point checkpoint is
+	// lost (see OpenOptions.CleanerOffset).
+	end := max(stop, run.firstDirty)
 	st.EndOffset = end
 	var inRange []*segment
-	for _, s := range segs {
-		if s.base < end && s.base < run.uncleanable {
+	for i, s := range segs {
+		if i+1 < len(segs) && segs[i+1].base <= end && s.base < run.uncleanable {
 			inRange = append(inRange, s)
 		}
 	}
@@ -408,8 +418,10 @@ func (l *Log) cleaningAborted() error {
 // buildOffsetMap reads the dirty section's batches and maps each key to
 // its latest offset (Kafka's buildOffsetMap), skipping control batches
 // and aborted transactions' data. It stops before a batch whose keys
-// might not fit.
-func (l *Log) buildOffsetMap(segs []*segment, run *cleanRun, om *offsetMap, txns *cleanerTxns, st *CleanStats) error {
+// might not fit, and returns the offset it stopped at: that batch's base
+// offset, or run.uncleanable when the whole dirty section was mapped.
+func (l *Log) buildOffsetMap(segs []*segment, run *cleanRun, om *offsetMap, txns *cleanerTxns, st *CleanStats) (int64, error) {
+	stop := run.uncleanable
 	full := false
 	for i, s := range segs {
 		if full || s.base >= run.uncleanable {
@@ -437,7 +449,7 @@ func (l *Log) buildOffsetMap(segs []*segment, run *cleanRun, om *offsetMap, txns
 				if om.latest < 0 {
 					return false, fmt.Errorf("%w: batch at %d", ErrOffsetMapFull, b.BaseOffset())
 				}
-				full = true
+				full, stop = true, b.BaseOffset()
 				return false, nil
 			}
 			return true, b.Records(func(r *record.Record) error {
@@ -449,10 +461,10 @@ func (l *Log) buildOffsetMap(segs []*segment, run *cleanRun, om *offsetMap, txns
 			})
 		})
 		if err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return stop, nil
 }
 
 // forEachBatch reads segment s's batches in order through the throttle,

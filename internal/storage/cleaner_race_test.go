@@ -2,6 +2,8 @@ package storage
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -145,5 +147,61 @@ func TestDeleteForgetsCleanerCheckpoint(t *testing.T) {
 	}
 	if _, ok := m.LastCleanStats(tp); ok {
 		t.Fatal("recreated partition has the deleted log's cleaning statistics")
+	}
+}
+
+// TestCleanCrashAfterFirstSwapLostRecoveryPoint: a crash between two
+// group swaps of a log's first cleaning, then a start whose recovery
+// point checkpoint is gone (0), must not take the first cleaned group's
+// early end for a lost tail and drop the later segments.
+func TestCleanCrashAfterFirstSwapLostRecoveryPoint(t *testing.T) {
+	dir := t.TempDir()
+	m := newTestManager(t, []string{dir}, func(c *ManagerConfig) { c.DefaultConfig = compactCfg() })
+	tp := TopicPartition{Topic: "c"}
+	l, err := m.GetOrCreate(tp, compactCfg(), [16]byte{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := newTestClock()
+	var recs []kv
+	for i := range 300 {
+		recs = append(recs, kv{key: fmt.Sprintf("k%d", i%17), value: fmt.Sprintf("v%d", i)})
+	}
+	written := appendKVs(t, l, clk, record.CodecNone, recs)
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	swaps := 0
+	testHookCleanerSwap = func(*Log, []*segment, *segment) error {
+		swaps++
+		if swaps == 2 {
+			return errCrash
+		}
+		return nil
+	}
+	m.CleanOnce()
+	testHookCleanerSwap = nil
+	if swaps != 2 {
+		t.Fatalf("%d swaps, want a crash before the second", swaps)
+	}
+	leo := l.LogEndOffset()
+	crashManager(t, m)
+	if err := os.Remove(filepath.Join(dir, recoveryPointCheckpointFile)); err != nil {
+		t.Fatal(err)
+	}
+	m2 := newTestManager(t, []string{dir}, func(c *ManagerConfig) { c.DefaultConfig = compactCfg() })
+	l2, ok := m2.Get(tp)
+	if !ok {
+		t.Fatal("log gone")
+	}
+	if l2.LogEndOffset() != leo {
+		t.Fatalf("log end %d after recovery, want %d", l2.LogEndOffset(), leo)
+	}
+	l2.SetHighWatermark(leo)
+	got := latest(readAllKVs(t, l2))
+	for k, want := range latest(written) {
+		if g := got[k]; g.offset != want.offset || g.value != want.value {
+			t.Fatalf("key %q: got %+v, want %+v", k, g, want)
+		}
 	}
 }

@@ -205,9 +205,11 @@
 //     log.cleaner.threads bytes (key length + 64 per entry), where Kafka
 //     hashes keys into a fixed buffer; when it is full the cleaning stops
 //     at the last batch mapped.
-//   - Every segment from the log start to the end of the mapped range is
-//     rewritten, in groups that fit segment.bytes, segment.index.bytes
-//     and an int32 of offsets (groupSegmentsBySize), into one cleaned
+//   - Every segment from the log start to the end of the mapped range
+//     (the first batch the full map could not take, else the first
+//     uncleanable offset) that lies wholly below that end is rewritten,
+//     in groups that fit segment.bytes, segment.index.bytes and an int32
+//     of offsets (groupSegmentsBySize), into one cleaned
 //     segment per group named after the group's first base offset. A
 //     record stays if no later offset of its key is mapped; a record
 //     without a key goes (produce refuses them on compacted topics); data
@@ -253,7 +255,9 @@
 // before the first swap, so an unclean start never scans a cleaned
 // segment; and Open does not apply the gap rule below the cleaner
 // checkpoint (OpenOptions.CleanerOffset), for a recovery checkpoint that
-// was lost.
+// was lost. For that the cleaner checkpoint is raised to the end of the
+// rewritten range and written with the recovery point before the first
+// swap, and no cleaned segment is followed by one based above it.
 //
 // Truncation and deletion first abort a cleaning of the log in progress
 // and hold off new ones until they are done (Kafka's
