@@ -184,7 +184,18 @@ func (m *Manager) Open(ctx context.Context) error {
 				after = append(after, fmt.Errorf("remove clean-shutdown marker in %s: %w", sc.dir.path, err))
 			}
 		}
-		if sc.rewrite || sc.staleEntries(results[i]) {
+		// A cleaner checkpoint above a log's recovered end (recovery cut
+		// into cleaned data) comes down to it, on disk too, before any
+		// append: Open skips the gap rule below it, which data appended
+		// after the cut must not escape.
+		capped := false
+		for _, r := range results[i] {
+			if leo := r.slot.log.LogEndOffset(); sc.cleaner[r.tp] > leo {
+				m.cleaner.capOffset(r.tp, leo)
+				capped = true
+			}
+		}
+		if sc.rewrite || capped || sc.staleEntries(results[i]) {
 			if err := m.checkpointDir(sc.dir, allCheckpoints); err != nil {
 				after = append(after, err)
 			}
