@@ -260,3 +260,49 @@ func TestOpenCapsCleanerCheckpointAtLogEnd(t *testing.T) {
 		t.Fatalf("cleaner checkpoint %d above the recovered log end %d", got, l2.LogEndOffset())
 	}
 }
+
+// TestOpenDropsStaleCleanerEntry: a cleaner-offset-checkpoint entry for a
+// partition whose directory is gone (its deletion crashed before the
+// checkpoints were rewritten) must not pass to a partition created
+// again under that name.
+func TestOpenDropsStaleCleanerEntry(t *testing.T) {
+	dir := t.TempDir()
+	m := newTestManager(t, []string{dir}, func(c *ManagerConfig) { c.DefaultConfig = compactCfg() })
+	tp := TopicPartition{Topic: "c"}
+	l, err := m.GetOrCreate(tp, compactCfg(), [16]byte{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := newTestClock()
+	var recs []kv
+	for i := range 200 {
+		recs = append(recs, kv{key: fmt.Sprintf("k%d", i%5), value: "v"})
+	}
+	appendKVs(t, l, clk, record.CodecNone, recs)
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if !m.CleanOnce() {
+		t.Fatal("not cleaned")
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "c-0")); err != nil {
+		t.Fatal(err)
+	}
+	m2 := newTestManager(t, []string{dir}, func(c *ManagerConfig) { c.DefaultConfig = compactCfg() })
+	if _, err := m2.GetOrCreate(tp, compactCfg(), [16]byte{}); err != nil {
+		t.Fatal(err)
+	}
+	if ck := m2.CleanerCheckpoint(tp); ck != 0 {
+		t.Fatalf("recreated partition has cleaner checkpoint %d, want 0", ck)
+	}
+	offs, err := readOffsetCheckpoint(filepath.Join(dir, cleanerOffsetCheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := offs[tp]; ok {
+		t.Fatalf("stale entry still in the file: %v", offs)
+	}
+}

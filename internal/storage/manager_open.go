@@ -33,7 +33,7 @@ func (sc *dirScan) staleEntries(logs []loaded) bool {
 	for _, r := range logs {
 		here[r.tp] = true
 	}
-	for _, offsets := range []map[TopicPartition]int64{sc.recovery, sc.logStart, sc.hw} {
+	for _, offsets := range []map[TopicPartition]int64{sc.recovery, sc.logStart, sc.hw, sc.cleaner} {
 		for tp := range offsets {
 			if !here[tp] {
 				return true
@@ -184,17 +184,27 @@ func (m *Manager) Open(ctx context.Context) error {
 				after = append(after, fmt.Errorf("remove clean-shutdown marker in %s: %w", sc.dir.path, err))
 			}
 		}
-		// A cleaner checkpoint above a log's recovered end (recovery cut
-		// into cleaned data) comes down to it, on disk too, before any
-		// append: Open skips the gap rule below it, which data appended
-		// after the cut must not escape.
+		// The cleaner checkpoint entries of the logs loaded from this dir
+		// (an entry of a partition that did not load is a deleted one's,
+		// left by a crash before the checkpoints were rewritten, and a
+		// partition created later under that name must start uncleaned).
+		// An entry above its log's recovered end (recovery cut into
+		// cleaned data) comes down to it, on disk too, before any append:
+		// Open skips the gap rule below it, which data appended after
+		// the cut must not escape.
 		capped := false
+		loadedCk := make(map[TopicPartition]int64, len(results[i]))
 		for _, r := range results[i] {
-			if leo := r.slot.log.LogEndOffset(); sc.cleaner[r.tp] > leo {
-				m.cleaner.capOffset(r.tp, leo)
-				capped = true
+			o, ok := sc.cleaner[r.tp]
+			if !ok {
+				continue
 			}
+			if leo := r.slot.log.LogEndOffset(); o > leo {
+				o, capped = leo, true
+			}
+			loadedCk[r.tp] = o
 		}
+		m.cleaner.loadCheckpoint(loadedCk)
 		if sc.rewrite || capped || sc.staleEntries(results[i]) {
 			if err := m.checkpointDir(sc.dir, allCheckpoints); err != nil {
 				after = append(after, err)
@@ -230,7 +240,6 @@ func (m *Manager) scanDir(d *logDir) (*dirScan, error) {
 	sc.logStart = read(logStartOffsetCheckpointFile)
 	sc.hw = read(replicationOffsetCheckpointFile)
 	sc.cleaner = read(cleanerOffsetCheckpointFile)
-	m.cleaner.loadCheckpoint(sc.cleaner)
 	if !sc.clean {
 		m.logger.Info("no clean-shutdown marker; recovering logs from their recovery points", "dir", d.path)
 	}
