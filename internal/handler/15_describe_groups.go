@@ -21,14 +21,22 @@ func init() {
 // reports.
 const groupOperations int32 = 1<<3 | 1<<6 | 1<<8 | 1<<10 | 1<<11
 
+// authorizedGroupOperations is the AuthorizedOperations a described group
+// reports (DescribeGroups, ConsumerGroupDescribe): groupOperations when the
+// request asked for them and the group was described, Kafka's "not
+// requested" (math.MinInt32) otherwise.
+func authorizedGroupOperations(requested bool, errorCode int16) int32 {
+	if requested && errorCode == 0 {
+		return groupOperations
+	}
+	return math.MinInt32
+}
+
 func serveDescribeGroups(h *Handler, c *Context, req *kmsg.DescribeGroupsRequest) {
 	finish := func(resp *kmsg.DescribeGroupsResponse) {
 		for i := range resp.Groups {
 			g := &resp.Groups[i]
-			g.AuthorizedOperations = math.MinInt32
-			if req.IncludeAuthorizedOperations && g.ErrorCode == 0 {
-				g.AuthorizedOperations = groupOperations
-			}
+			g.AuthorizedOperations = authorizedGroupOperations(req.IncludeAuthorizedOperations, g.ErrorCode)
 		}
 		c.respond(resp)
 	}

@@ -1,8 +1,6 @@
 package handler
 
 import (
-	"math"
-
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -22,10 +20,7 @@ func serveConsumerGroupDescribe(h *Handler, c *Context, req *kmsg.ConsumerGroupD
 	finish := func(resp *kmsg.ConsumerGroupDescribeResponse) {
 		for i := range resp.Groups {
 			g := &resp.Groups[i]
-			g.AuthorizedOperations = math.MinInt32
-			if req.IncludeAuthorizedOperations && g.ErrorCode == 0 {
-				g.AuthorizedOperations = groupOperations
-			}
+			g.AuthorizedOperations = authorizedGroupOperations(req.IncludeAuthorizedOperations, g.ErrorCode)
 		}
 		c.respond(resp)
 	}
