@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -304,5 +305,69 @@ func TestOpenDropsStaleCleanerEntry(t *testing.T) {
 	}
 	if _, ok := offs[tp]; ok {
 		t.Fatalf("stale entry still in the file: %v", offs)
+	}
+}
+
+// TestCleanSmallOffsetMapKeepsLatest cleans repeatedly with an offset map
+// that holds only a few keys, so that every cleaning stops where the map
+// fills (inside a segment or at its end), and checks after each one that
+// every key's latest record is still there, unchanged, and that every
+// record read was written at that offset.
+func TestCleanSmallOffsetMapKeepsLatest(t *testing.T) {
+	for _, budget := range []int64{300, 700, 2000} {
+		for seed := range uint64(2) {
+			t.Run(fmt.Sprintf("budget=%d/seed=%d", budget, seed), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(seed, uint64(budget)))
+				clk := newTestClock()
+				cfg := compactCfg()
+				cfg.SegmentBytes = 300 + int32(rng.IntN(600))
+				l := newTestLog(t, cfg, clk)
+				var written []kv
+				dirty := int64(0)
+				for round := range 8 {
+					var recs []kv
+					for i := range 30 + rng.IntN(60) {
+						recs = append(recs, kv{key: fmt.Sprintf("k%d", rng.IntN(12)), value: fmt.Sprintf("v%d.%d", round, i), tomb: rng.IntN(10) == 0})
+					}
+					written = append(written, appendKVs(t, l, clk, record.Codec(rng.IntN(2)), recs)...)
+					if err := l.Roll(); err != nil {
+						t.Fatal(err)
+					}
+					l.SetHighWatermark(l.LogEndOffset())
+					if err := l.Flush(); err != nil {
+						t.Fatal(err)
+					}
+					for range 3 {
+						ci := l.cleanableInfo(dirty, clk.Ms())
+						st, err := l.clean(&cleanRun{nowMs: clk.Ms(), firstDirty: ci.firstDirty, uncleanable: ci.firstUncleanable, mapBudget: budget})
+						if err != nil {
+							t.Fatalf("round %d: clean: %v", round, err)
+						}
+						if st.EndOffset < dirty {
+							t.Fatalf("round %d: end offset went back from %d to %d", round, dirty, st.EndOffset)
+						}
+						dirty = st.EndOffset
+						got := readAllKVs(t, l)
+						byOffset := map[int64]kv{}
+						for _, w := range written {
+							byOffset[w.offset] = w
+						}
+						seen := map[string]kv{}
+						for _, r := range got {
+							w, ok := byOffset[r.offset]
+							if !ok || w.key != r.key || w.value != r.value || w.tomb != r.tomb || w.ts != r.ts {
+								t.Fatalf("round %d: read %+v at %d, written %+v", round, r, r.offset, w)
+							}
+							seen[r.key] = r
+						}
+						for k, want := range latest(written) {
+							if g, ok := seen[k]; !ok || g.offset != want.offset {
+								t.Fatalf("round %d: key %q latest %+v missing (last read %+v)", round, k, want, g)
+							}
+						}
+					}
+				}
+			})
+		}
 	}
 }
