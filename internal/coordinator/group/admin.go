@@ -47,6 +47,37 @@ func (g *gather) doneOne() {
 	}
 }
 
+// describeOnShards runs each(s, i) on shard s's goroutine for every
+// request entry i that parts (from byShard) gives it, or marks the entries
+// NOT_COORDINATOR through failed if the shard stops first, and calls
+// finish once every shard is done. The calls are serialised by one lock so
+// they may fill one shared response.
+func describeOnShards(parts map[*shard][]int, each func(s *shard, i int), failed func(i int), finish func()) {
+	var mu sync.Mutex
+	g := &gather{left: len(parts) + 1, finish: finish}
+	for s, idx := range parts {
+		s.post(event{
+			run: func() {
+				mu.Lock()
+				for _, i := range idx {
+					each(s, i)
+				}
+				mu.Unlock()
+				g.doneOne()
+			},
+			abort: func() {
+				mu.Lock()
+				for _, i := range idx {
+					failed(i)
+				}
+				mu.Unlock()
+				g.doneOne()
+			},
+		})
+	}
+	g.doneOne()
+}
+
 // DescribeGroups serves a DescribeGroups request: each group's state,
 // protocol and members (with metadata and assignment once Stable). An
 // unknown group is reported Dead, and from v6 also GROUP_ID_NOT_FOUND
@@ -62,31 +93,12 @@ func (c *Coordinator) DescribeGroups(req *kmsg.DescribeGroupsRequest, done func(
 		resp.Groups[i].Group = ids[i]
 		resp.Groups[i].AuthorizedOperations = math.MinInt32
 	}
-	var mu sync.Mutex // guards resp.Groups entries written by shards
 	parts := c.byShard(ids, func(i int, code int16) { resp.Groups[i].ErrorCode = code })
-	g := &gather{left: len(parts) + 1, finish: func() { done(&resp) }}
 	version := req.Version
-	for s, idx := range parts {
-		s.post(event{
-			run: func() {
-				mu.Lock()
-				for _, i := range idx {
-					s.describe(&resp.Groups[i], version)
-				}
-				mu.Unlock()
-				g.doneOne()
-			},
-			abort: func() {
-				mu.Lock()
-				for _, i := range idx {
-					resp.Groups[i].ErrorCode = codeNotCoordinator
-				}
-				mu.Unlock()
-				g.doneOne()
-			},
-		})
-	}
-	g.doneOne()
+	describeOnShards(parts,
+		func(s *shard, i int) { s.describe(&resp.Groups[i], version) },
+		func(i int) { resp.Groups[i].ErrorCode = codeNotCoordinator },
+		func() { done(&resp) })
 }
 
 // describe fills one DescribeGroups answer on the shard goroutine.

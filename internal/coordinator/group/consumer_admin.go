@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -40,7 +39,6 @@ func (c *Coordinator) ConsumerGroupDescribe(req *kmsg.ConsumerGroupDescribeReque
 		resp.Groups[i].Group = ids[i]
 		resp.Groups[i].AuthorizedOperations = math.MinInt32
 	}
-	var mu sync.Mutex // guards resp.Groups entries written by shards
 	// Kafka's GroupCoordinatorService answers an empty group id
 	// INVALID_GROUP_ID here (DescribeGroups, by contrast, accepts it).
 	valid := make([]string, len(ids))
@@ -56,32 +54,15 @@ func (c *Coordinator) ConsumerGroupDescribe(req *kmsg.ConsumerGroupDescribeReque
 			resp.Groups[i].ErrorCode = code
 		}
 	})
-	g := &gather{left: len(parts) + 1, finish: func() { done(&resp) }}
 	version := req.Version
-	for s, idx := range parts {
-		s.post(event{
-			run: func() {
-				mu.Lock()
-				for _, i := range idx {
-					if valid[i] == "" {
-						continue
-					}
-					s.describeConsumer(&resp.Groups[i], version)
-				}
-				mu.Unlock()
-				g.doneOne()
-			},
-			abort: func() {
-				mu.Lock()
-				for _, i := range idx {
-					resp.Groups[i].ErrorCode = codeNotCoordinator
-				}
-				mu.Unlock()
-				g.doneOne()
-			},
-		})
-	}
-	g.doneOne()
+	describeOnShards(parts,
+		func(s *shard, i int) {
+			if valid[i] != "" {
+				s.describeConsumer(&resp.Groups[i], version)
+			}
+		},
+		func(i int) { resp.Groups[i].ErrorCode = codeNotCoordinator },
+		func() { done(&resp) })
 }
 
 // describeConsumer fills one ConsumerGroupDescribe answer on the shard
