@@ -273,3 +273,13 @@ func (c *Coordinator) shardFor(groupID string) (*shard, int16) {
 	c.mu.RUnlock()
 	return s.usable()
 }
+
+// namedGroupShard is shardFor for the APIs that name one group and refuse
+// an empty group id (Kafka's isGroupIdNotEmpty check): INVALID_GROUP_ID
+// for "", shardFor's answer otherwise.
+func (c *Coordinator) namedGroupShard(groupID string) (*shard, int16) {
+	if groupID == "" {
+		return nil, codeInvalidGroupID
+	}
+	return c.shardFor(groupID)
+}

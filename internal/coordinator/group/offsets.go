@@ -468,11 +468,7 @@ func (c *Coordinator) OffsetDelete(req *kmsg.OffsetDeleteRequest, done func(*kms
 		r.ErrorCode = code
 		done(&r)
 	}
-	if req.Group == "" {
-		fail(codeInvalidGroupID)
-		return
-	}
-	s, code := c.shardFor(req.Group)
+	s, code := c.namedGroupShard(req.Group)
 	if code != 0 {
 		fail(code)
 		return

@@ -18,11 +18,7 @@ func (c *Coordinator) SyncGroup(req *kmsg.SyncGroupRequest, done func(*kmsg.Sync
 		done(syncError(codeInconsistentProtocol))
 		return
 	}
-	if req.Group == "" {
-		done(syncError(codeInvalidGroupID))
-		return
-	}
-	s, code := c.shardFor(req.Group)
+	s, code := c.namedGroupShard(req.Group)
 	if code != 0 {
 		done(syncError(code))
 		return
@@ -191,11 +187,7 @@ func (c *Coordinator) Heartbeat(req *kmsg.HeartbeatRequest, done func(*kmsg.Hear
 		r.ErrorCode = code
 		done(&r)
 	}
-	if req.Group == "" {
-		fail(codeInvalidGroupID)
-		return
-	}
-	s, code := c.shardFor(req.Group)
+	s, code := c.namedGroupShard(req.Group)
 	if code == codeLoadInProgress {
 		// Kafka's GroupCoordinatorService answers a heartbeat for a group
 		// still loading with NONE ("blindly respond"): the member keeps
@@ -258,11 +250,7 @@ func (c *Coordinator) LeaveGroup(req *kmsg.LeaveGroupRequest, done func(*kmsg.Le
 		r.ErrorCode = code
 		done(&r)
 	}
-	if req.Group == "" {
-		fail(codeInvalidGroupID)
-		return
-	}
-	s, code := c.shardFor(req.Group)
+	s, code := c.namedGroupShard(req.Group)
 	if code != 0 {
 		fail(code)
 		return
