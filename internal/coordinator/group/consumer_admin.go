@@ -278,49 +278,6 @@ func (s *shard) expireConsumerGroups(now int64, recs *[]kv) {
 	}
 }
 
-// deleteTopic is one topic of an OffsetDelete request.
-type deleteTopic struct {
-	topic string
-	parts []int32
-}
-
-// deleteConsumerOffsets is OffsetDelete for a consumer group (Kafka's
-// ConsumerGroup.validateOffsetDelete accepts any state): the offsets of
-// topics the group subscribes to stay (GROUP_SUBSCRIBED_TO_TOPIC), the
-// others are deleted with tombstones.
-func (s *shard) deleteConsumerOffsets(g *consumerGroup, topics []deleteTopic, done func(*kmsg.OffsetDeleteResponse), fail func(int16)) {
-	subscribed := g.subscribedTopics()
-	resp := kmsg.NewOffsetDeleteResponse()
-	var recs []kv
-	for _, t := range topics {
-		rt := kmsg.NewOffsetDeleteResponseTopic()
-		rt.Topic = t.topic
-		for _, p := range t.parts {
-			rp := kmsg.NewOffsetDeleteResponseTopicPartition()
-			rp.Partition = p
-			if subscribed[t.topic] {
-				rp.ErrorCode = codeGroupSubscribedToTopic
-			} else if _, ok := s.offsets[g.id][t.topic][p]; ok {
-				recs = append(recs, kv{key: offsetCommitKey(g.id, t.topic, p)})
-				s.dropOffset(offsetKey{g.id, t.topic, p})
-			}
-			rt.Partitions = append(rt.Partitions, rp)
-		}
-		resp.Topics = append(resp.Topics, rt)
-	}
-	if len(recs) == 0 {
-		done(&resp)
-		return
-	}
-	s.appendRecords(recs, func(err error) {
-		if err != nil {
-			fail(appendErrorCode(err))
-			return
-		}
-		done(&resp)
-	}, func() { fail(codeNotCoordinator) })
-}
-
 // convertEmptyConsumerGroup deletes an empty consumer group so that a
 // classic group of the same id can take its place (its offsets stay).
 // The tombstones are written in the background, ahead of the classic

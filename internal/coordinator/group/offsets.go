@@ -474,13 +474,9 @@ func (c *Coordinator) OffsetDelete(req *kmsg.OffsetDeleteRequest, done func(*kms
 		return
 	}
 	group := req.Group
-	type tp struct {
-		topic string
-		parts []int32
-	}
-	topics := make([]tp, len(req.Topics))
+	topics := make([]deleteTopic, len(req.Topics))
 	for i, t := range req.Topics {
-		topics[i] = tp{strings.Clone(t.Topic), nil}
+		topics[i] = deleteTopic{strings.Clone(t.Topic), nil}
 		for _, p := range t.Partitions {
 			topics[i].parts = append(topics[i].parts, p.Partition)
 		}
@@ -488,11 +484,10 @@ func (c *Coordinator) OffsetDelete(req *kmsg.OffsetDeleteRequest, done func(*kms
 	s.post(event{
 		run: func() {
 			if cg := s.consumer[group]; cg != nil {
-				ts := make([]deleteTopic, len(topics))
-				for i, t := range topics {
-					ts[i] = deleteTopic{t.topic, t.parts}
-				}
-				s.deleteConsumerOffsets(cg, ts, done, fail)
+				// Kafka's ConsumerGroup.validateOffsetDelete accepts any
+				// state.
+				subscribed := cg.subscribedTopics()
+				s.deleteOffsets(group, topics, func(t string) bool { return subscribed[t] }, done, fail)
 				return
 			}
 			g := s.groups[group]
@@ -507,39 +502,53 @@ func (c *Coordinator) OffsetDelete(req *kmsg.OffsetDeleteRequest, done func(*kms
 				fail(codeNonEmptyGroup)
 				return
 			}
-			resp := kmsg.NewOffsetDeleteResponse()
-			var recs []kv
-			for _, t := range topics {
-				rt := kmsg.NewOffsetDeleteResponseTopic()
-				rt.Topic = t.topic
-				subscribed := g.isSubscribedTo(t.topic)
-				for _, p := range t.parts {
-					rp := kmsg.NewOffsetDeleteResponseTopicPartition()
-					rp.Partition = p
-					if subscribed {
-						rp.ErrorCode = codeGroupSubscribedToTopic
-					} else if _, ok := s.offsets[group][t.topic][p]; ok {
-						recs = append(recs, kv{key: offsetCommitKey(group, t.topic, p)})
-						s.dropOffset(offsetKey{group, t.topic, p})
-					}
-					rt.Partitions = append(rt.Partitions, rp)
-				}
-				resp.Topics = append(resp.Topics, rt)
-			}
-			if len(recs) == 0 {
-				done(&resp)
-				return
-			}
-			s.appendRecords(recs, func(err error) {
-				if err != nil {
-					fail(appendErrorCode(err))
-					return
-				}
-				done(&resp)
-			}, func() { fail(codeNotCoordinator) })
+			s.deleteOffsets(group, topics, g.isSubscribedTo, done, fail)
 		},
 		abort: func() { fail(codeNotCoordinator) },
 	})
+}
+
+// deleteTopic is one topic of an OffsetDelete request.
+type deleteTopic struct {
+	topic string
+	parts []int32
+}
+
+// deleteOffsets is OffsetDelete once the group is validated: the offsets
+// of topics the group consumes stay (GROUP_SUBSCRIBED_TO_TOPIC), the
+// others are deleted from the state and with tombstones, and done answers
+// once the tombstones are written (fail if they are not).
+func (s *shard) deleteOffsets(group string, topics []deleteTopic, subscribed func(topic string) bool, done func(*kmsg.OffsetDeleteResponse), fail func(int16)) {
+	resp := kmsg.NewOffsetDeleteResponse()
+	var recs []kv
+	for _, t := range topics {
+		rt := kmsg.NewOffsetDeleteResponseTopic()
+		rt.Topic = t.topic
+		consumed := subscribed(t.topic)
+		for _, p := range t.parts {
+			rp := kmsg.NewOffsetDeleteResponseTopicPartition()
+			rp.Partition = p
+			if consumed {
+				rp.ErrorCode = codeGroupSubscribedToTopic
+			} else if _, ok := s.offsets[group][t.topic][p]; ok {
+				recs = append(recs, kv{key: offsetCommitKey(group, t.topic, p)})
+				s.dropOffset(offsetKey{group, t.topic, p})
+			}
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	if len(recs) == 0 {
+		done(&resp)
+		return
+	}
+	s.appendRecords(recs, func(err error) {
+		if err != nil {
+			fail(appendErrorCode(err))
+			return
+		}
+		done(&resp)
+	}, func() { fail(codeNotCoordinator) })
 }
 
 // scheduleExpiration arms the next offset expiration cycle.
