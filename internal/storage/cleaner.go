@@ -192,9 +192,10 @@ func (m *Manager) CleanOnce() bool {
 			return c.throttle.take(n, m.stop)
 		},
 		// Make the recovery point durable before the first cleaned
-		// segment is swapped in: it is at least the first uncleanable
-		// offset, so a crash from here on never has recovery scan (and
-		// apply the gap rule to) a cleaned segment.
+		// segment is written (a .swap file Open would complete): it is
+		// at least the first uncleanable offset, so a crash from here on
+		// never has recovery scan (and apply the gap rule to) a cleaned
+		// segment.
 		beforeSwap: func(end int64) error {
 			// The cleaner checkpoint goes with it, at the end of the
 			// range this cleaning rewrites: should the recovery point

@@ -140,7 +140,7 @@ type cleanRun struct {
 	uncleanable int64
 	mapBudget   int64                 // bytes the offset map may use
 	throttle    func(n int64) error   // called per batch read or written; may return ErrCleaningAborted
-	beforeSwap  func(end int64) error // called once cleaned segments are durable, before the first swap
+	beforeSwap  func(end int64) error // called before the first cleaned file is written (see clean)
 	// onCleaned, if set, runs when the cleaning succeeded, still under
 	// cleanMu: the cleaner records its checkpoint there, so no truncation
 	// (which takes cleanMu) can come between the cleaning and that
@@ -352,7 +352,17 @@ func (l *Log) clean(run *cleanRun) (CleanStats, error) {
 	groups := groupSegmentsBySize(inRange, segs, cfg, run.uncleanable)
 	txns := newCleanerTxns(aborted)
 	horizon := run.nowMs + cfg.DeleteRetentionMs
-	swapped := false
+	// The recovery point (and cleaner checkpoint) must be durable before
+	// the first .swap file exists, not just before the first swap: Open
+	// completes a .swap it finds, and a cleaned segment it then scanned
+	// (a recovery point checkpoint older than the cleaned range) would
+	// end before the next segment and be taken for a lost tail, dropping
+	// everything after it.
+	if run.beforeSwap != nil {
+		if err := run.beforeSwap(end); err != nil {
+			return st, err
+		}
+	}
 	for _, g := range groups {
 		cs, err := l.cleanGroup(g, om, txns, last, run, horizon, cfg, &st)
 		if err != nil {
@@ -363,13 +373,6 @@ func (l *Log) clean(run *cleanRun) (CleanStats, error) {
 				return st, err // the test left the files as a crash would
 			}
 		}
-		if !swapped && run.beforeSwap != nil {
-			if err := run.beforeSwap(end); err != nil {
-				cs.removeFiles()
-				return st, err
-			}
-		}
-		swapped = true
 		if err := l.replaceSegments(g, cs); err != nil {
 			return st, err
 		}

@@ -371,3 +371,54 @@ func TestCleanSmallOffsetMapKeepsLatest(t *testing.T) {
 		}
 	}
 }
+
+// TestCleanCrashAtFirstSwapFileStaleRecoveryPoint: a crash right after
+// the first cleaned group was renamed to .swap, with the recovery point
+// checkpoint as the periodic writer last left it (below the cleaned
+// range), must not lose the segments after the group: Open completes the
+// swap, and the cleaned segment, ending early, must not be taken for a
+// lost tail.
+func TestCleanCrashAtFirstSwapFileStaleRecoveryPoint(t *testing.T) {
+	dir := t.TempDir()
+	m := newTestManager(t, []string{dir}, func(c *ManagerConfig) { c.DefaultConfig = compactCfg() })
+	tp := TopicPartition{Topic: "c"}
+	l, err := m.GetOrCreate(tp, compactCfg(), [16]byte{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Checkpoint(); err != nil { // recovery point 0 on disk
+		t.Fatal(err)
+	}
+	clk := newTestClock()
+	var recs []kv
+	for i := range 300 {
+		recs = append(recs, kv{key: fmt.Sprintf("k%d", i%17), value: fmt.Sprintf("v%d", i)})
+	}
+	written := appendKVs(t, l, clk, record.CodecNone, recs)
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	testHookCleanerSwap = func(*Log, []*segment, *segment) error { return errCrash }
+	m.CleanOnce()
+	testHookCleanerSwap = nil
+	leo := l.LogEndOffset()
+	crashManager(t, m)
+	m2 := newTestManager(t, []string{dir}, func(c *ManagerConfig) { c.DefaultConfig = compactCfg() })
+	l2, ok := m2.Get(tp)
+	if !ok {
+		t.Fatal("log gone")
+	}
+	if l2.LoadStats().SwapsCompleted == 0 {
+		t.Fatal("no swap to complete: the test did not crash where it meant to")
+	}
+	if l2.LogEndOffset() != leo {
+		t.Fatalf("log end %d after recovery, want %d", l2.LogEndOffset(), leo)
+	}
+	l2.SetHighWatermark(leo)
+	got := latest(readAllKVs(t, l2))
+	for k, want := range latest(written) {
+		if g := got[k]; g.offset != want.offset || g.value != want.value {
+			t.Fatalf("key %q: got %+v, want %+v", k, g, want)
+		}
+	}
+}

@@ -252,12 +252,13 @@
 // recovery's gap rule would take for a lost tail; three things keep it
 // from dropping cleaned data: the cleaner only rewrites data below the
 // recovery point; the manager writes recovery-point-offset-checkpoint
-// before the first swap, so an unclean start never scans a cleaned
-// segment; and Open does not apply the gap rule below the cleaner
+// before the first cleaned file is written (not merely before the first
+// swap: Open completes any .swap file it finds), so an unclean start
+// never scans a cleaned segment; and Open does not apply the gap rule below the cleaner
 // checkpoint (OpenOptions.CleanerOffset), for a recovery checkpoint that
 // was lost. For that the cleaner checkpoint is raised to the end of the
-// rewritten range and written with the recovery point before the first
-// swap, and no cleaned segment is followed by one based above it.
+// rewritten range and written with the recovery point, and no cleaned
+// segment is followed by one based above it.
 //
 // Truncation and deletion first abort a cleaning of the log in progress
 // and hold off new ones until they are done (Kafka's
