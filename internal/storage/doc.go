@@ -254,9 +254,9 @@
 // recovery point; the manager writes recovery-point-offset-checkpoint
 // before the first cleaned file is written (not merely before the first
 // swap: Open completes any .swap file it finds), so an unclean start
-// never scans a cleaned segment; and Open does not apply the gap rule below the cleaner
-// checkpoint (OpenOptions.CleanerOffset), for a recovery checkpoint that
-// was lost. For that the cleaner checkpoint is raised to the end of the
+// never scans a cleaned segment; and Open does not apply the gap rule
+// below the cleaner checkpoint (OpenOptions.CleanerOffset), for a
+// recovery checkpoint that was lost. For that the cleaner checkpoint is raised to the end of the
 // rewritten range and written with the recovery point, and no cleaned
 // segment is followed by one based above it.
 //
