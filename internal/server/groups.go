@@ -61,11 +61,20 @@ func (s *Server) groupsLeadership(t *metadata.Topic, p metadata.Partition, leadi
 	}
 }
 
-// groupsTopicDeleted drops the coordinator's shards of a deleted
-// __consumer_offsets before its logs go (a negative epoch resigns
-// unconditionally).
+// groupsTopicDeleted tells the coordinator that a topic was deleted. A
+// deleted __consumer_offsets drops the coordinator's shards before its
+// logs go (a negative epoch resigns unconditionally); any other topic's
+// committed offsets are deleted from every group, as Kafka's
+// BrokerMetadataPublisher calls GroupCoordinator.onPartitionsDeleted, so
+// that a topic re-created under the name does not inherit them. It runs
+// at the deletion's place in the delta, before a re-creation of the same
+// name (which the delta lists after it).
 func (s *Server) groupsTopicDeleted(name string, partitions []metadata.Partition) {
-	if s.groups == nil || name != group.OffsetsTopic {
+	if s.groups == nil {
+		return
+	}
+	if name != group.OffsetsTopic {
+		s.groups.OnTopicsDeleted([]string{name})
 		return
 	}
 	for _, p := range partitions {

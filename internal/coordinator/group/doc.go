@@ -33,6 +33,9 @@
 // classic coordinator did, so that no request sees a half-deleted group.
 // Offset commits still in flight are tracked so that a deletion applied
 // meanwhile is not undone by their completion, and expiry skips them.
+// Deleting a topic (OnTopicsDeleted, Kafka's onPartitionsDeleted) deletes
+// every group's offsets of it in every shard the same way, so that a
+// topic re-created under its name starts without committed offsets.
 //
 // Deadlines (session timeouts, the join barrier with
 // group.initial.rebalance.delay.ms, the pending-SyncGroup deadline, the

@@ -62,6 +62,9 @@ type shard struct {
 	// commitSeq numbers offset commits in the order they were appended.
 	commitSeq uint64
 	loadMsg   bool // "partition not hosted yet" already logged
+	// deletedTopics holds topic deletions (OnTopicsDeleted) that arrived
+	// while the partition was loading, applied once it is loaded.
+	deletedTopics []map[string]bool
 }
 
 func newShard(c *Coordinator, partition, epoch int32, prev <-chan struct{}) *shard {
@@ -288,6 +291,7 @@ func (s *shard) load() {
 	if s.isStopping() {
 		return
 	}
+	s.applyDeletedTopics()
 	s.onLoaded()
 	s.state.CompareAndSwap(shardLoading, shardActive)
 	s.log.Info("loaded groups", "groups", len(s.groups), "records", n, "skipped", skipped,
