@@ -58,7 +58,7 @@ func (c *Coordinator) JoinGroup(req *kmsg.JoinGroupRequest, client ClientInfo, d
 	}
 	s.post(event{
 		run:   func() { s.join(j) },
-		abort: func() { done(joinError(req.MemberID, codeNotCoordinator)) },
+		abort: func() { done(joinError(j.memberID, codeNotCoordinator)) },
 	})
 }
 

@@ -47,7 +47,7 @@ func (c *Coordinator) OffsetCommit(req *kmsg.OffsetCommitRequest, done func(*kms
 		memberID:   req.MemberID,
 		instanceID: cloneStringPtr(req.InstanceID),
 		retention:  req.RetentionTimeMillis,
-		req:        req,
+		resp:       commitResponse(req, func(int) int16 { return 0 }),
 		done:       done,
 	}
 	for _, t := range req.Topics {
@@ -64,7 +64,7 @@ func (c *Coordinator) OffsetCommit(req *kmsg.OffsetCommitRequest, done func(*kms
 	}
 	s.post(event{
 		run:   func() { s.commit(cr) },
-		abort: func() { done(commitResponse(req, func(int) int16 { return codeNotCoordinator })) },
+		abort: func() { cr.respond(func(int) int16 { return codeNotCoordinator }) },
 	})
 }
 
@@ -76,8 +76,22 @@ type commitRequest struct {
 	instanceID *string
 	retention  int64
 	parts      []commitPartition
-	req        *kmsg.OffsetCommitRequest // only for shaping the response
+	resp       *kmsg.OffsetCommitResponse // the answer's shape, built at entry; codes filled by respond
 	done       func(*kmsg.OffsetCommitResponse)
+}
+
+// respond answers r once, with code(i) for its i-th partition entry in
+// request order (Kafka answers duplicate entries one by one).
+func (r *commitRequest) respond(code func(i int) int16) {
+	i := 0
+	for ti := range r.resp.Topics {
+		ps := r.resp.Topics[ti].Partitions
+		for pi := range ps {
+			ps[pi].ErrorCode = code(i)
+			i++
+		}
+	}
+	r.done(r.resp)
 }
 
 type commitPartition struct {
@@ -116,7 +130,7 @@ func commitResponse(req *kmsg.OffsetCommitRequest, code func(i int) int16) *kmsg
 // storeOffsets callback, on the shard goroutine.
 func (s *shard) commit(r *commitRequest) {
 	all := func(code int16) {
-		r.done(commitResponse(r.req, func(int) int16 { return code }))
+		r.respond(func(int) int16 { return code })
 	}
 	if cg := s.consumer[r.group]; cg != nil {
 		// A KIP-848 consumer group: member epochs, not generations.
@@ -163,12 +177,12 @@ func (s *shard) commit(r *commitRequest) {
 		values = append(values, o)
 	}
 	respond := func(appendCode int16) {
-		r.done(commitResponse(r.req, func(i int) int16 {
+		r.respond(func(i int) int16 {
 			if i < len(tooLarge) && tooLarge[i] {
 				return codeOffsetMetadataTooLarge
 			}
 			return appendCode
-		}))
+		})
 	}
 	if len(recs) == 0 {
 		respond(0)
