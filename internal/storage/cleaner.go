@@ -49,6 +49,35 @@ type cleaner struct {
 	offsets    map[TopicPartition]int64 // guarded by mu: first dirty offset per partition (cleaner-offset-checkpoint)
 	inProgress map[TopicPartition]bool  // guarded by mu
 	lastStats  map[TopicPartition]CleanStats
+	failures   map[TopicPartition]cleanFailure // guarded by mu: logs whose last cleaning failed
+}
+
+// cleanFailure is a log whose cleanings keep failing (a corrupt segment,
+// a full disk). Kafka marks such a partition uncleanable
+// (LogCleanerManager.markPartitionUncleanable) until the log dir is
+// replaced; here it is retried after log.cleaner.backoff.ms doubled per
+// consecutive failure, up to cleanerMaxRetryBackoff, so a repaired log
+// (space freed, segment deleted by retention or truncation) is cleaned
+// again without a restart, and a broken one neither floods the log nor
+// starves the other logs of cleanings.
+type cleanFailure struct {
+	count     int   // consecutive failures
+	retryAtMs int64 // no cleaning before this time
+}
+
+// cleanerMaxRetryBackoff caps the backoff of a log whose cleanings fail.
+const cleanerMaxRetryBackoff = time.Hour
+
+// cleanerRetryDelay is how long a log that failed n consecutive
+// cleanings waits: backoff * 2^(n-1), capped at cleanerMaxRetryBackoff
+// (or backoff, if that is longer).
+func cleanerRetryDelay(backoff time.Duration, n int) time.Duration {
+	limit := max(backoff, cleanerMaxRetryBackoff)
+	d := backoff
+	for i := 1; i < n && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
 }
 
 func newCleaner(cfg CleanerConfig) *cleaner {
@@ -59,6 +88,7 @@ func newCleaner(cfg CleanerConfig) *cleaner {
 		offsets:    map[TopicPartition]int64{},
 		inProgress: map[TopicPartition]bool{},
 		lastStats:  map[TopicPartition]CleanStats{},
+		failures:   map[TopicPartition]cleanFailure{},
 	}
 }
 
@@ -90,6 +120,7 @@ func (c *cleaner) forget(tp TopicPartition) {
 	defer c.mu.Unlock()
 	delete(c.offsets, tp)
 	delete(c.lastStats, tp)
+	delete(c.failures, tp)
 }
 
 // LastCleanStats returns the statistics of tp's latest cleaning.
@@ -116,7 +147,9 @@ func (m *Manager) startCleaner() {
 }
 
 // cleanerLoop is one CleanerThread: clean the filthiest log, or back off
-// for log.cleaner.backoff.ms when none needs it.
+// for log.cleaner.backoff.ms when none needs it. After a failed cleaning
+// it goes on at once: the failed log is held off (cleanFailure), and the
+// others may need cleaning.
 func (m *Manager) cleanerLoop() {
 	t := time.NewTimer(0)
 	defer t.Stop()
@@ -126,7 +159,7 @@ func (m *Manager) cleanerLoop() {
 			return
 		case <-t.C:
 		}
-		if m.CleanOnce() {
+		if cleaned, failed := m.cleanOnce(); cleaned || failed {
 			t.Reset(0)
 		} else {
 			t.Reset(m.cleaner.cfg.Backoff)
@@ -140,22 +173,50 @@ func (m *Manager) cleanerLoop() {
 // is not being cleaned, it has bytes in its dirty section, and its dirty
 // ratio is above min.cleanable.dirty.ratio (strictly, as Kafka), or
 // max.compaction.lag.ms has passed for its first dirty segment, or a
-// delete horizon set by its last cleaning has come. The cleaner threads
-// call it; tests call it directly.
+// delete horizon set by its last cleaning (or found by the header scan
+// after an open, recoverDeleteHorizon) has come; and it is not held off
+// after failed cleanings (cleanFailure). The cleaner threads call it;
+// tests call it directly.
 func (m *Manager) CleanOnce() bool {
+	cleaned, _ := m.cleanOnce()
+	return cleaned
+}
+
+// cleanOnce is CleanOnce; failed reports a cleaning that failed (not
+// one aborted).
+func (m *Manager) cleanOnce() (cleaned, failed bool) {
 	c := m.cleaner
 	now := m.clock().UnixMilli()
+	entries := m.snapshot(nil)
+	// The first time a compacted log is considered after it was opened,
+	// recover its pending delete horizon from its batch headers (outside
+	// c.mu: it reads files).
+	for _, e := range entries {
+		if !e.log.Config().Compact || e.log.Failed() || e.log.horizonKnown.Load() {
+			continue
+		}
+		err := e.log.recoverDeleteHorizon(c.offset(e.tp), func(n int64) error { return c.throttle.take(n, m.stop) })
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrCleaningAborted), errors.Is(err, ErrLogClosed):
+			m.logger.Debug("delete horizon scan aborted", "partition", e.tp.String(), "err", err)
+		default:
+			m.logger.Warn("scanning delete horizons", "partition", e.tp.String(), "err", err)
+		}
+	}
 	var (
 		best      logEntry
 		bestC     cleanable
 		bestGen   uint64
 		bestRatio = -1.0
 	)
-	entries := m.snapshot(nil)
 	c.mu.Lock()
 	for _, e := range entries {
 		cfg := e.log.Config()
 		if !cfg.Compact || c.inProgress[e.tp] || e.log.Failed() {
+			continue
+		}
+		if f, ok := c.failures[e.tp]; ok && now < f.retryAtMs {
 			continue
 		}
 		gen := e.log.cleanGen.Load() // before the bounds it guards
@@ -173,7 +234,7 @@ func (m *Manager) CleanOnce() bool {
 	}
 	if bestRatio < 0 {
 		c.mu.Unlock()
-		return false
+		return false, false
 	}
 	c.inProgress[best.tp] = true
 	c.mu.Unlock()
@@ -224,6 +285,13 @@ func (m *Manager) CleanOnce() bool {
 	st, err := best.log.clean(run)
 	switch {
 	case err == nil:
+		c.mu.Lock()
+		f, wasFailing := c.failures[best.tp]
+		delete(c.failures, best.tp)
+		c.mu.Unlock()
+		if wasFailing {
+			m.logger.Info("log cleaning works again", "partition", best.tp.String(), "failedCleanings", f.count)
+		}
 		if err := m.checkpointDir(best.dir, ckptCleaner); err != nil {
 			m.logger.Error("writing cleaner checkpoint", "dir", best.dir.path, "err", err)
 		}
@@ -232,9 +300,32 @@ func (m *Manager) CleanOnce() bool {
 	case errors.Is(err, ErrCleaningAborted), errors.Is(err, ErrLogClosed):
 		m.logger.Debug("log cleaning aborted", "partition", best.tp.String(), "err", err)
 	default:
-		m.logger.Error("cleaning log", "partition", best.tp.String(), "err", err)
+		// Log once per state change: the first failure at Error, the
+		// retries at Debug, the recovery at Info.
+		n, retryIn := c.recordFailure(best.tp, m.clock().UnixMilli())
+		if n == 1 {
+			m.logger.Error("cleaning log failed; retrying with exponential backoff until it succeeds",
+				"partition", best.tp.String(), "retryIn", retryIn, "maxBackoff", max(c.cfg.Backoff, cleanerMaxRetryBackoff), "err", err)
+		} else {
+			m.logger.Debug("cleaning log failed again", "partition", best.tp.String(), "failures", n, "retryIn", retryIn, "err", err)
+		}
+		return false, true
 	}
-	return err == nil
+	return err == nil, false
+}
+
+// recordFailure counts a failed cleaning of tp at nowMs and holds the log
+// off for the next retry delay; it returns the consecutive failures and
+// that delay.
+func (c *cleaner) recordFailure(tp TopicPartition, nowMs int64) (int, time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.failures[tp]
+	f.count++
+	d := cleanerRetryDelay(c.cfg.Backoff, f.count)
+	f.retryAtMs = nowMs + d.Milliseconds()
+	c.failures[tp] = f
+	return f.count, d
 }
 
 // cleanerCheckpointOffsets returns the cleaner checkpoint entries of the

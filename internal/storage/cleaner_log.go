@@ -106,6 +106,90 @@ func (l *Log) cleanableInfo(firstDirty int64, nowMs int64) cleanable {
 	return c
 }
 
+// recoverDeleteHorizon restores, once per Log (an open forgets it), the
+// earliest delete horizon pending in the cleaned section, which only
+// cleanings otherwise record: without it a quiet compacted log whose
+// tombstones' horizon passes after a restart would keep them until new
+// dirty data passed min.cleanable.dirty.ratio or max.compaction.lag.ms
+// (Kafka's weakness too). The cleaner thread calls it, never Open or the
+// append path. It reads only batch headers (headerReader, 4 KiB preads,
+// charged to throttle) of the segments below cleanedUpTo (the cleaner
+// checkpoint: cleanings write horizons only there), and takes the
+// smallest base timestamp of a batch with the delete-horizon bit.
+// Headers cannot tell whether a batch still holds a tombstone, so a
+// horizon already passed may be taken for a pending one; that costs one
+// cleaning, which then records the exact value (NextDeleteHorizonMs).
+//
+// It holds cleanMu, so it never races a cleaning of the log (which sets
+// the horizon itself); if cleanMu is busy (a cleaning, truncation or
+// deletion) it returns and the next pass tries again. It stops early,
+// without recording anything, if a truncation or deletion is waiting.
+// A read error other than a segment leaving the log still marks the
+// horizon known (with what was found), so a corrupt segment is not
+// rescanned every pass; the cleaning of the log reports it.
+func (l *Log) recoverDeleteHorizon(cleanedUpTo int64, throttle func(n int64) error) error {
+	if l.horizonKnown.Load() || !l.cleanMu.TryLock() {
+		return nil
+	}
+	defer l.cleanMu.Unlock()
+	if l.horizonKnown.Load() {
+		return nil
+	}
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return ErrLogClosed
+	}
+	segs := slices.Clone(l.segments)
+	l.mu.RUnlock()
+	earliest := int64(math.MaxInt64)
+	var scanErr error
+	for _, s := range segs {
+		if s.base >= cleanedUpTo {
+			break
+		}
+		if err := l.cleaningAborted(); err != nil {
+			return err
+		}
+		h, read, err := s.earliestDeleteHorizon()
+		earliest = min(earliest, h)
+		if throttle != nil {
+			if terr := throttle(read); terr != nil {
+				return terr
+			}
+		}
+		if err != nil && !s.deleted.Load() {
+			scanErr = fmt.Errorf("scan delete horizons of %s: %w", s.log.Name(), err)
+			break
+		}
+	}
+	if earliest < math.MaxInt64 {
+		l.deleteHorizon.Store(earliest)
+	}
+	l.horizonKnown.Store(true)
+	return scanErr
+}
+
+// earliestDeleteHorizon returns the smallest delete horizon among the
+// segment's batch headers (math.MaxInt64 if none) and the bytes read.
+func (s *segment) earliestDeleteHorizon() (int64, int64, error) {
+	size := s.size.Load()
+	r := newHeaderReader(s.log, size)
+	defer r.release()
+	earliest := int64(math.MaxInt64)
+	for pos := int64(0); pos < size; {
+		h, err := r.at(pos)
+		if err != nil {
+			return earliest, r.read, err
+		}
+		if h.Attributes().HasDeleteHorizon() {
+			earliest = min(earliest, h.BaseTimestamp())
+		}
+		pos += batchSize(h)
+	}
+	return earliest, r.read, nil
+}
+
 // firstBatchTimestamp returns the max timestamp of the segment's first
 // batch (Kafka's LogSegment.getFirstBatchTimestamp), false if empty.
 func (s *segment) firstBatchTimestamp() (int64, bool) {
@@ -131,6 +215,14 @@ type CleanStats struct {
 	Groups                      int // cleaned segments written
 	FirstDirty, EndOffset       int64
 	DeleteHorizonMs             int64 // latest delete horizon stamped or seen, -1 if none
+	// NextDeleteHorizonMs is the earliest delete horizon after this
+	// cleaning's time of a batch that keeps a tombstone or marker the
+	// horizon will remove, -1 if none: when the cleaner must come back.
+	// A horizon already passed is left out (what it covers is gone, or,
+	// for a marker, waits for its transaction's data, which only new
+	// dirty data can remove), so a batch that keeps its horizon bit but
+	// no tombstone never makes the cleaner loop.
+	NextDeleteHorizonMs int64
 }
 
 // cleanRun carries one cleaning's inputs.
@@ -289,7 +381,7 @@ type lastProducerBatch struct {
 func (l *Log) clean(run *cleanRun) (CleanStats, error) {
 	l.cleanMu.Lock()
 	defer l.cleanMu.Unlock()
-	st := CleanStats{FirstDirty: run.firstDirty, DeleteHorizonMs: -1}
+	st := CleanStats{FirstDirty: run.firstDirty, DeleteHorizonMs: -1, NextDeleteHorizonMs: -1}
 	if run.checkGen && l.cleanGen.Load() != run.gen {
 		return st, fmt.Errorf("%w: the log was truncated since its dirty section was computed", ErrCleaningAborted)
 	}
@@ -379,11 +471,10 @@ func (l *Log) clean(run *cleanRun) (CleanStats, error) {
 		st.SegmentsCleaned += len(g)
 		st.Groups++
 	}
-	if st.DeleteHorizonMs > 0 {
-		l.deleteHorizon.Store(st.DeleteHorizonMs)
-	} else {
-		l.deleteHorizon.Store(0)
-	}
+	// Every cleaned segment (all below the checkpoint) was rewritten,
+	// so this cleaning saw every pending horizon.
+	l.deleteHorizon.Store(max(st.NextDeleteHorizonMs, 0))
+	l.horizonKnown.Store(true)
 	if run.onCleaned != nil {
 		run.onCleaned(st)
 	}
@@ -657,6 +748,11 @@ func (l *Log) cleanGroup(g []*segment, om *offsetMap, txns *cleanerTxns, last ma
 			st.TombstonesRetained += int64(res.tombstones)
 			if res.written && res.deleteHorizonMs > 0 {
 				st.DeleteHorizonMs = max(st.DeleteHorizonMs, res.deleteHorizonMs)
+			}
+			if res.written && res.retained > 0 && res.deleteHorizonMs > run.nowMs && (res.tombstones > 0 || ctl) {
+				if st.NextDeleteHorizonMs < 0 || res.deleteHorizonMs < st.NextDeleteHorizonMs {
+					st.NextDeleteHorizonMs = res.deleteHorizonMs
+				}
 			}
 			if len(out) >= 1<<20 {
 				return true, flush()

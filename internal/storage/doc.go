@@ -198,8 +198,9 @@
 //     min.compaction.lag.ms, rounded down to a segment base. A log is
 //     cleaned when its dirty ratio (dirty bytes over clean plus dirty)
 //     is above min.cleanable.dirty.ratio, when max.compaction.lag.ms has
-//     passed for its first dirty segment, or when a delete horizon its
-//     last cleaning set has come.
+//     passed for its first dirty segment, or when the earliest delete
+//     horizon pending in it has come (see below), unless it is held
+//     off after failed cleanings (see below).
 //   - An offset map (key -> latest offset) is built over the dirty
 //     section: an exact Go map, within log.cleaner.dedupe.buffer.size /
 //     log.cleaner.threads bytes (key length + 64 per entry), where Kafka
@@ -238,6 +239,49 @@
 // goes once no batch of its transaction remains and its horizon has
 // passed. Consumers compute base + delta, as Kafka's and franz-go's do,
 // so they see the original timestamps.
+//
+// Each cleaning records the earliest horizon still ahead of a retained
+// tombstone or marker (CleanStats.NextDeleteHorizonMs; a batch that
+// keeps its horizon bit but no tombstone does not count, so it cannot
+// make the cleaner loop), and the log is cleaned again once it has come,
+// whatever its dirty ratio. That value is in memory only, and Kafka
+// loses it on a restart: a quiet topic then keeps its expired tombstones
+// until enough new data is dirty. Here the first cleaner pass after a
+// log is opened (not Open itself, nor the append path) recovers it
+// (Log.recoverDeleteHorizon): it reads only the batch headers (4 KiB
+// preads, charged to the cleaner's I/O throttle) of the segments below
+// the cleaner checkpoint, where alone cleanings write horizons, once per
+// log per process, and takes the smallest horizon there. Headers cannot
+// tell whether the batch still holds a tombstone, so a horizon already
+// passed can cost one needless cleaning, which records the exact value.
+// No file format changes (cleaner-offset-checkpoint stays Kafka's).
+//
+// The guarantee, with B = log.cleaner.backoff.ms and a tombstone (or
+// marker) first kept by a cleaning at time T, horizon H = T +
+// delete.retention.ms (broker clock): it is never removed before H
+// (consumers that read the log from the start within
+// delete.retention.ms of that cleaning see it), other than by a later
+// record of its key or, with cleanup.policy compact,delete, by
+// retention. It is removed by the first cleaning at or after H:
+// a cleaner thread that finds nothing to clean sleeps B, so, with the
+// broker running (or started again by then) and the log's cleanings not
+// failing, that is by H + B plus the time to clean the logs queued ahead
+// of it (the filthiest goes first; past-due logs rank first). After a
+// restart past H it goes in the first cleaner pass, which runs as the
+// cleaner starts and scans before it selects. A marker also
+// waits for its transaction's data to be cleaned away. A log whose
+// cleanings fail waits its retry backoff too (below).
+//
+// A cleaning that fails (not one aborted by truncation, deletion or
+// Close), such as a corrupt segment or a full disk, holds its log off
+// for B, doubled after each consecutive failure up to one hour (or B if
+// longer), while the thread goes on with the other logs at once. Kafka
+// instead marks such a partition uncleanable until its log dir is
+// replaced; retrying lets a repaired log (space freed, the bad segment
+// deleted by retention or truncation) be cleaned again without a
+// restart. The first failure is logged at Error, retries at Debug, and
+// the first success after failures at Info, so a stuck log neither
+// floods the log nor goes silent.
 //
 // Crash safety is Kafka's protocol: a group is written to *.cleaned files
 // and fsynced, renamed to *.swap (directory fsynced); then, under the

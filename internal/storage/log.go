@@ -174,10 +174,17 @@ type Log struct {
 	// it took cleanMu) starts over, since a truncation may have moved the
 	// bounds it was computed from.
 	cleanGen atomic.Uint64
-	// deleteHorizon is the latest delete horizon (ms) the last cleaning
-	// stamped on or kept in a batch, 0 if none: once it has passed, the
-	// cleaner cleans the log again to drop expired tombstones (KIP-534).
+	// deleteHorizon is the earliest delete horizon (ms) still pending
+	// in the log, 0 if none: the last cleaning's
+	// CleanStats.NextDeleteHorizonMs, or after an open the header scan's
+	// (recoverDeleteHorizon). Once it has passed, the cleaner cleans the
+	// log again to drop the expired tombstones and markers (KIP-534).
 	deleteHorizon atomic.Int64
+	// horizonKnown is set once deleteHorizon describes the log's
+	// segments: by a cleaning or by recoverDeleteHorizon (set under
+	// cleanMu). Until then the cleaner scans the cleaned section's batch
+	// headers for it, once per Log.
+	horizonKnown atomic.Bool
 }
 
 func (l *Log) config() LogConfig { return *l.cfg.Load() }

@@ -30,6 +30,7 @@ type headerReader struct {
 	buf   *[]byte
 	start int64 // file position of (*buf)[0]
 	n     int   // valid bytes in *buf
+	read  int64 // bytes read from f so far (the cleaner's throttle)
 }
 
 func newHeaderReader(f *os.File, limit int64) *headerReader {
@@ -53,6 +54,7 @@ func (r *headerReader) at(pos int64) (record.Batch, error) {
 		buf := *r.buf
 		want := min(int64(len(buf)), r.limit-pos)
 		n, err := r.f.ReadAt(buf[:want], pos)
+		r.read += int64(n)
 		if int64(n) < record.HeaderSize {
 			if err == nil || errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
