@@ -168,7 +168,12 @@ type protocolFuzz struct {
 
 	// model maps each offset that may be committed to the values it may
 	// have (absent included); only keys some request touched are in it.
-	model    map[offKey]map[int64]bool
+	model map[offKey]map[int64]bool
+	// expiring marks offsets whose last possible commit carried an
+	// explicit retention (OffsetCommit v2-v4 RetentionTimeMillis): they
+	// may vanish at any later clock advance, even after a reload found
+	// them, so narrowing the model keeps absent allowed for them.
+	expiring map[offKey]bool
 	touched  map[string]bool // groups whose offsets the model follows
 	topicIDs map[string]metadata.UUID
 	elected  map[int32]int32 // partition -> leader epoch; missing: resigned
@@ -189,6 +194,7 @@ func runProtocolFuzz(t *testing.T, data []byte) {
 		owned:       map[string][]kmsg.ConsumerGroupHeartbeatRequestTopic{},
 		memberEpoch: map[string]int32{},
 		model:       map[offKey]map[int64]bool{},
+		expiring:    map[offKey]bool{},
 		touched:     map[string]bool{},
 		topicIDs:    map[string]metadata.UUID{},
 		elected:     map[int32]int32{0: 1, 1: 1},
@@ -651,6 +657,7 @@ func (p *protocolFuzz) commit() {
 			return
 		}
 	}
+	explicitRetention := v <= 4 && r.RetentionTimeMillis >= 0
 	for i, k := range keys {
 		set := p.model[k]
 		if set == nil {
@@ -661,16 +668,19 @@ func (p *protocolFuzz) commit() {
 		case !ok:
 			// Still in flight: it may land.
 			set[offs[i]] = true
+			p.expiring[k] = p.expiring[k] || explicitRetention
 		case codes[i] == 0:
 			clear(set)
 			set[offs[i]] = true
-			if v <= 4 && r.RetentionTimeMillis >= 0 {
+			p.expiring[k] = explicitRetention
+			if explicitRetention {
 				set[absent] = true // it may expire
 			}
 		case codes[i] == codeNotCoordinator || codes[i] == codeCoordinatorNotAvail ||
 			codes[i] == codeUnknownServerError || codes[i] == kerr.RequestTimedOut.Code:
 			// A write whose outcome the client cannot know.
 			set[offs[i]] = true
+			p.expiring[k] = p.expiring[k] || explicitRetention
 		}
 	}
 }
@@ -1054,6 +1064,9 @@ func (p *protocolFuzz) checkOffsets() {
 		}
 		clear(set)
 		set[o] = true
+		if p.expiring[k] {
+			set[absent] = true
+		}
 	}
 }
 
